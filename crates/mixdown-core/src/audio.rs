@@ -1,0 +1,80 @@
+//! The audio buffer every stage passes around: planar `f32`, one `Vec` per channel.
+
+/// Planar audio: `channels[c][n]` is sample `n` of channel `c`. All channels have the same length.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AudioBuffer {
+    pub sample_rate: u32,
+    pub channels: Vec<Vec<f32>>,
+}
+
+impl AudioBuffer {
+    /// A buffer of `channels` channels and `frames` frames of silence.
+    pub fn silent(sample_rate: u32, channels: usize, frames: usize) -> Self {
+        AudioBuffer {
+            sample_rate,
+            channels: vec![vec![0.0; frames]; channels],
+        }
+    }
+
+    pub fn from_channels(sample_rate: u32, channels: Vec<Vec<f32>>) -> Self {
+        debug_assert!(channels.windows(2).all(|w| w[0].len() == w[1].len()));
+        AudioBuffer {
+            sample_rate,
+            channels,
+        }
+    }
+
+    pub fn num_channels(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Number of frames (samples per channel).
+    pub fn frames(&self) -> usize {
+        self.channels.first().map_or(0, |c| c.len())
+    }
+
+    pub fn duration_s(&self) -> f64 {
+        if self.sample_rate == 0 {
+            0.0
+        } else {
+            self.frames() as f64 / self.sample_rate as f64
+        }
+    }
+
+    /// Multiply every sample by `g` (linear).
+    pub fn apply_gain(&mut self, g: f32) {
+        for ch in &mut self.channels {
+            for s in ch.iter_mut() {
+                *s *= g;
+            }
+        }
+    }
+
+    /// Largest absolute sample value over all channels.
+    pub fn sample_peak(&self) -> f32 {
+        self.channels
+            .iter()
+            .flat_map(|c| c.iter())
+            .fold(0.0f32, |m, &s| m.max(s.abs()))
+    }
+
+    /// True when every sample is exactly zero.
+    pub fn is_digital_silence(&self) -> bool {
+        self.channels.iter().all(|c| c.iter().all(|&s| s == 0.0))
+    }
+
+    /// Count of NaN or infinite samples, and the first frame that holds one.
+    pub fn non_finite(&self) -> (usize, Option<usize>) {
+        let mut count = 0;
+        let mut first: Option<usize> = None;
+        for ch in &self.channels {
+            for (i, s) in ch.iter().enumerate() {
+                if !s.is_finite() {
+                    count += 1;
+                    first = Some(first.map_or(i, |f| f.min(i)));
+                }
+            }
+        }
+        (count, first)
+    }
+}

@@ -1,0 +1,6 @@
+//! mixdown-dsp: pure signal processing, no I/O. Every block is tested against its specification.
+
+pub mod biquad;
+pub mod compressor;
+pub mod dither;
+pub mod rng;
