@@ -2,5 +2,6 @@
 
 pub mod biquad;
 pub mod compressor;
+pub mod crossover;
 pub mod dither;
 pub mod rng;
