@@ -4,4 +4,6 @@ pub mod biquad;
 pub mod compressor;
 pub mod crossover;
 pub mod dither;
+pub mod limiter;
+pub mod oversample;
 pub mod rng;
