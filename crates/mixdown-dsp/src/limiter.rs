@@ -149,7 +149,7 @@ impl GainPlanner {
         };
         let (mut head, mut len) = (0usize, 0usize);
         let mut next_in = 0usize; // next index of env to enter the window
-        for i in 0..n {
+        for (i, g) in gain.iter_mut().enumerate() {
             let hi = (i + la).min(n - 1);
             while next_in <= hi {
                 let v = need(next_in);
@@ -166,7 +166,7 @@ impl GainPlanner {
                 head = (head + 1) % cap;
                 len -= 1;
             }
-            gain[i] = self.deque_val[head];
+            *g = self.deque_val[head];
         }
         // 2. release: the deficit (1 - g) decays exponentially, never above the target
         let k = self.release_coeff;
