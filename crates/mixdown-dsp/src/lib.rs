@@ -5,5 +5,6 @@ pub mod compressor;
 pub mod crossover;
 pub mod dither;
 pub mod limiter;
+pub mod loudness;
 pub mod oversample;
 pub mod rng;
