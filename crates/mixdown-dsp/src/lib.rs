@@ -6,5 +6,7 @@ pub mod crossover;
 pub mod dither;
 pub mod limiter;
 pub mod loudness;
+pub mod meters;
 pub mod oversample;
 pub mod rng;
+pub mod spectrum;

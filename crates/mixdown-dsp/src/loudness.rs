@@ -74,68 +74,168 @@ pub fn subblock_len(sample_rate: u32) -> usize {
     ((sample_rate as usize + 5) / 10).max(1)
 }
 
-/// K-weight one channel, calling `sink(n, y²)` for each sample. Direct form I in f64.
-fn k_weight_channel(x: &[f32], sample_rate: f64, mut sink: impl FnMut(usize, f64)) {
-    let [s, h] = k_weighting(sample_rate);
-    let (mut x1, mut x2, mut y1, mut y2) = (0.0f64, 0.0, 0.0, 0.0);
-    let (mut z1, mut z2) = (0.0f64, 0.0f64);
-    for (n, &v) in x.iter().enumerate() {
+/// K-weighting filter state for one channel (direct form I shelf, transposed DF II high-pass).
+#[derive(Clone, Debug)]
+struct KFilter {
+    s: Coeffs,
+    h: Coeffs,
+    x1: f64,
+    x2: f64,
+    y1: f64,
+    y2: f64,
+    z1: f64,
+    z2: f64,
+}
+
+impl KFilter {
+    fn new(sample_rate: f64) -> Self {
+        let [s, h] = k_weighting(sample_rate);
+        KFilter {
+            s,
+            h,
+            x1: 0.0,
+            x2: 0.0,
+            y1: 0.0,
+            y2: 0.0,
+            z1: 0.0,
+            z2: 0.0,
+        }
+    }
+
+    /// K-weighted square of the next sample.
+    #[inline]
+    fn power(&mut self, v: f32) -> f64 {
+        let (s, h) = (&self.s, &self.h);
         let v = v as f64;
-        let y = s.b0 * v + s.b1 * x1 + s.b2 * x2 - s.a1 * y1 - s.a2 * y2;
-        x2 = x1;
-        x1 = v;
-        y2 = y1;
-        y1 = y;
-        // high-pass: transposed direct form II
-        let out = h.b0 * y + z1;
-        z1 = h.b1 * y - h.a1 * out + z2;
-        z2 = h.b2 * y - h.a2 * out;
-        sink(n, out * out);
+        let y = s.b0 * v + s.b1 * self.x1 + s.b2 * self.x2 - s.a1 * self.y1 - s.a2 * self.y2;
+        self.x2 = self.x1;
+        self.x1 = v;
+        self.y2 = self.y1;
+        self.y1 = y;
+        let out = h.b0 * y + self.z1;
+        self.z1 = h.b1 * y - h.a1 * out + self.z2;
+        self.z2 = h.b2 * y - h.a2 * out;
+        out * out
     }
 }
 
-/// Per-sample K-weighted power summed over channels (f32, one value per frame).
-pub fn k_weighted_power(channels: &[&[f32]], sample_rate: u32, out: &mut Vec<f32>) {
-    let n = channels.first().map_or(0, |c| c.len());
-    out.clear();
-    out.resize(n, 0.0);
-    for ch in channels {
-        k_weight_channel(ch, sample_rate as f64, |i, p| out[i] += p as f32);
+/// A streaming loudness meter: feed blocks of planar audio, read 100 ms sub-block powers.
+/// Optionally also keeps the channel-summed K-weighted power of every `chunk` samples, the
+/// resolution the mastering solver uses to predict the loudness of a gain curve.
+#[derive(Clone, Debug)]
+pub struct KMeter {
+    filters: Vec<KFilter>,
+    sub_len: usize,
+    pos: usize,
+    acc: f64,
+    subblocks: Vec<f64>,
+    chunk: usize,
+    chunk_pos: usize,
+    chunk_acc: f64,
+    chunks: Option<Vec<f32>>,
+}
+
+/// The chunk length for a sample rate: a divisor of the sub-block length near 16 samples.
+pub fn chunk_len(sample_rate: u32) -> usize {
+    let sub = subblock_len(sample_rate);
+    (8..=32)
+        .filter(|d| sub % d == 0)
+        .min_by_key(|&d| (d as i64 - 16).abs())
+        .unwrap_or(1)
+}
+
+impl KMeter {
+    pub fn new(channels: usize, sample_rate: u32, keep_chunks: bool) -> Self {
+        KMeter {
+            filters: (0..channels)
+                .map(|_| KFilter::new(sample_rate as f64))
+                .collect(),
+            sub_len: subblock_len(sample_rate),
+            pos: 0,
+            acc: 0.0,
+            subblocks: Vec::new(),
+            chunk: chunk_len(sample_rate),
+            chunk_pos: 0,
+            chunk_acc: 0.0,
+            chunks: keep_chunks.then(Vec::new),
+        }
+    }
+
+    pub fn chunk_len(&self) -> usize {
+        self.chunk
+    }
+
+    /// Feed one block (all channels the same length).
+    pub fn push(&mut self, block: &[&[f32]]) {
+        let n = block.first().map_or(0, |c| c.len());
+        for i in 0..n {
+            let mut p = 0.0f64;
+            for (f, ch) in self.filters.iter_mut().zip(block) {
+                p += f.power(ch[i]);
+            }
+            self.acc += p;
+            self.pos += 1;
+            if self.pos == self.sub_len {
+                self.subblocks.push(self.acc / self.sub_len as f64);
+                self.acc = 0.0;
+                self.pos = 0;
+            }
+            if let Some(chunks) = self.chunks.as_mut() {
+                self.chunk_acc += p;
+                self.chunk_pos += 1;
+                if self.chunk_pos == self.chunk {
+                    chunks.push(self.chunk_acc as f32);
+                    self.chunk_acc = 0.0;
+                    self.chunk_pos = 0;
+                }
+            }
+        }
+    }
+
+    /// Complete 100 ms sub-block powers so far.
+    pub fn subblocks(&self) -> &[f64] {
+        &self.subblocks
+    }
+
+    /// Finish: (sub-block powers, chunk power sums if kept). Partial blocks are dropped.
+    pub fn finish(self) -> (Vec<f64>, Option<Vec<f32>>) {
+        (self.subblocks, self.chunks)
     }
 }
 
 /// Mean K-weighted power of each 100 ms sub-block (channel-summed). A trailing partial
 /// sub-block is dropped (it can never complete a gating block).
 pub fn subblock_powers(channels: &[&[f32]], sample_rate: u32) -> Vec<f64> {
-    let n = channels.first().map_or(0, |c| c.len());
-    let len = subblock_len(sample_rate);
-    let count = n / len;
-    let mut sums = vec![0.0f64; count];
-    for ch in channels {
-        k_weight_channel(ch, sample_rate as f64, |i, p| {
-            let b = i / len;
-            if b < count {
-                sums[b] += p;
-            }
-        });
-    }
-    sums.iter_mut().for_each(|s| *s /= len as f64);
-    sums
+    let mut m = KMeter::new(channels.len(), sample_rate, false);
+    m.push(channels);
+    m.finish().0
 }
 
-/// Sub-block powers of `gain[n]² · power[n]` (the loudness a gain curve would give).
-pub fn subblock_powers_weighted(power: &[f32], gain: &[f32], sample_rate: u32, out: &mut Vec<f64>) {
-    let len = subblock_len(sample_rate);
-    let count = power.len() / len;
+/// Sub-block powers predicted for `pre_gain² · gain² · power`, from chunk power sums
+/// (`chunks[c]` = K-weighted power summed over samples `c·chunk .. (c+1)·chunk`) and a
+/// per-sample gain curve (its mean square over each chunk is used).
+pub fn predict_subblocks(
+    chunks: &[f32],
+    chunk: usize,
+    gain: &[f32],
+    pre_gain: f32,
+    sample_rate: u32,
+    out: &mut Vec<f64>,
+) {
+    let sub = subblock_len(sample_rate);
+    let per_sub = (sub / chunk).max(1);
+    let count = chunks.len() / per_sub;
+    let pg2 = (pre_gain as f64) * (pre_gain as f64);
     out.clear();
     out.reserve(count);
     for b in 0..count {
-        let r = b * len..(b + 1) * len;
         let mut acc = 0.0f64;
-        for (&p, &g) in power[r.clone()].iter().zip(&gain[r]) {
-            acc += (p * g * g) as f64;
+        for c in b * per_sub..(b + 1) * per_sub {
+            let g = &gain[c * chunk..((c + 1) * chunk).min(gain.len())];
+            let ms = g.iter().map(|&v| v * v).sum::<f32>() / chunk as f32;
+            acc += (chunks[c] * ms) as f64;
         }
-        out.push(acc / len as f64);
+        out.push(acc * pg2 / sub as f64);
     }
 }
 
@@ -291,5 +391,31 @@ mod tests {
         x.extend(sine(1000.0, sr, 10.0, 0.001));
         let l = Loudness::measure(&[&x, &x], sr).integrated_lufs.unwrap();
         assert!((l - (-20.0)).abs() < 0.1, "{l}");
+    }
+
+    #[test]
+    fn streaming_blocks_and_chunk_prediction_agree_with_the_whole() {
+        let sr = 44_100;
+        let x = sine(440.0, sr, 6.0, 0.3);
+        let y = sine(97.0, sr, 6.0, 0.2);
+        let whole = subblock_powers(&[&x, &y], sr);
+        let mut m = KMeter::new(2, sr, true);
+        for (a, b) in x.chunks(1000).zip(y.chunks(1000)) {
+            m.push(&[a, b]);
+        }
+        let chunk = m.chunk_len();
+        let (sub, chunks) = m.finish();
+        assert_eq!(sub.len(), whole.len());
+        for (a, b) in sub.iter().zip(&whole) {
+            assert!((a - b).abs() <= 1e-9 * b.abs());
+        }
+        // unity gain curve with a pre-gain of 2: prediction = 4 x the measured powers
+        let gain = vec![1.0f32; x.len()];
+        let mut pred = Vec::new();
+        predict_subblocks(&chunks.unwrap(), chunk, &gain, 2.0, sr, &mut pred);
+        assert_eq!(pred.len(), whole.len());
+        for (p, w) in pred.iter().zip(&whole) {
+            assert!((p / (4.0 * w) - 1.0).abs() < 1e-4);
+        }
     }
 }

@@ -1,0 +1,177 @@
+//! Long-term 1/3-octave spectrum (Welch averaging of Hann-windowed FFT frames).
+//!
+//! Frames much quieter than the programme (intros, gaps, fades) are left out, so the spectrum
+//! describes the song where it is playing, not its silences.
+
+use realfft::RealFftPlanner;
+
+/// ISO 1/3-octave centre frequencies from 25 Hz to 20 kHz (exact base-2 values).
+pub fn third_octave_centres() -> Vec<f64> {
+    (-16..=13)
+        .map(|k| 1000.0 * 2f64.powf(k as f64 / 3.0))
+        .collect()
+}
+
+/// A long-term spectrum in 1/3-octave bands.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BandSpectrum {
+    /// Band centre frequencies, Hz (only bands below 0.45 x the sample rate).
+    pub centres_hz: Vec<f64>,
+    /// Band power in dB (relative: 0 dB = a full-scale sine's power in one band), channel-summed.
+    /// `None` for a band with no energy at all.
+    pub level_db: Vec<Option<f64>>,
+}
+
+impl BandSpectrum {
+    /// Level at the band nearest to `hz`.
+    pub fn level_near(&self, hz: f64) -> Option<f64> {
+        let i = self
+            .centres_hz
+            .iter()
+            .enumerate()
+            .min_by(|a, b| {
+                (a.1.ln() - hz.ln())
+                    .abs()
+                    .total_cmp(&(b.1.ln() - hz.ln()).abs())
+            })?
+            .0;
+        self.level_db[i]
+    }
+}
+
+/// FFT size for a sample rate: about 5 Hz resolution, at least 2048 points.
+pub fn fft_size_for(sample_rate: u32) -> usize {
+    let want = (sample_rate as f64 / 5.4).max(2048.0);
+    want.log2().ceil().exp2() as usize
+}
+
+/// Long-term 1/3-octave spectrum of `channels` (powers summed over channels).
+///
+/// At most `max_frames` frames are analysed, spread evenly over the signal (deterministic),
+/// which bounds the cost on long files.
+pub fn third_octave(channels: &[&[f32]], sample_rate: u32, max_frames: usize) -> BandSpectrum {
+    let n = channels.first().map_or(0, |c| c.len());
+    let size = fft_size_for(sample_rate).min(n.next_power_of_two().max(256));
+    let centres: Vec<f64> = third_octave_centres()
+        .into_iter()
+        .filter(|&c| c * 2f64.powf(1.0 / 6.0) < 0.5 * sample_rate as f64)
+        .collect();
+    if n == 0 {
+        return BandSpectrum {
+            level_db: vec![None; centres.len()],
+            centres_hz: centres,
+        };
+    }
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(size);
+    let window: Vec<f32> = (0..size)
+        .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / size as f64).cos()) as f32)
+        .collect();
+    let win_power: f64 = window.iter().map(|&w| (w as f64) * (w as f64)).sum();
+    let frames_total = if n > size {
+        (n - size) / (size / 2) + 1
+    } else {
+        1
+    };
+    let frames = frames_total.min(max_frames.max(1));
+    let mut input = fft.make_input_vec();
+    let mut output = fft.make_output_vec();
+    let bins = size / 2 + 1;
+    let mut frame_spec: Vec<Vec<f64>> = Vec::with_capacity(frames);
+    let mut frame_power: Vec<f64> = Vec::with_capacity(frames);
+    for f in 0..frames {
+        let start = if frames == frames_total {
+            f * (size / 2)
+        } else {
+            // spread evenly
+            (f as f64 * (n.saturating_sub(size)) as f64 / (frames - 1).max(1) as f64) as usize
+        };
+        let mut spec = vec![0.0f64; bins];
+        for ch in channels {
+            for (i, v) in input.iter_mut().enumerate() {
+                *v = ch.get(start + i).copied().unwrap_or(0.0) * window[i];
+            }
+            fft.process(&mut input, &mut output)
+                .expect("fft sizes match");
+            for (s, c) in spec.iter_mut().zip(&output) {
+                *s += (c.re as f64).powi(2) + (c.im as f64).powi(2);
+            }
+        }
+        frame_power.push(spec.iter().sum());
+        frame_spec.push(spec);
+    }
+    // gate: frames more than 20 dB below the mean frame power are left out
+    let mean = frame_power.iter().sum::<f64>() / frames as f64;
+    let mut acc = vec![0.0f64; bins];
+    let mut used = 0usize;
+    for (spec, &p) in frame_spec.iter().zip(&frame_power) {
+        if p > mean * 0.01 && p > 0.0 {
+            for (a, s) in acc.iter_mut().zip(spec) {
+                *a += s;
+            }
+            used += 1;
+        }
+    }
+    let bin_hz = sample_rate as f64 / size as f64;
+    // normalise: a full-scale sine (amplitude 1) gives power 1/2 in its band -> 0 dB reference
+    let norm = if used > 0 {
+        // |X|^2 of a sine amplitude A with window w: (A/2)^2 * (sum w)^2 per side... use energy:
+        // Parseval: sum over one-sided bins ~ N * sum(x^2 w^2) / 2 -> mean-square = 2*sum/(N*win_power)
+        2.0 / (used as f64 * size as f64 * win_power)
+    } else {
+        0.0
+    };
+    let level_db = centres
+        .iter()
+        .map(|&c| {
+            let lo = c * 2f64.powf(-1.0 / 6.0);
+            let hi = c * 2f64.powf(1.0 / 6.0);
+            let mut e = 0.0;
+            for (b, &a) in acc.iter().enumerate() {
+                let f = b as f64 * bin_hz;
+                if f >= lo && f < hi {
+                    e += a;
+                }
+            }
+            // 0 dB = mean square 0.5 (full-scale sine)
+            let ms = e * norm;
+            (ms > 1e-20).then(|| 10.0 * (ms / 0.5).log10())
+        })
+        .collect();
+    BandSpectrum {
+        centres_hz: centres,
+        level_db,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_scale_sine_reads_zero_db_in_its_band_only() {
+        let sr = 48_000;
+        let x: Vec<f32> = (0..sr * 4)
+            .map(|n| (2.0 * std::f64::consts::PI * 1000.0 * n as f64 / sr as f64).sin() as f32)
+            .collect();
+        let s = third_octave(&[&x], sr as u32, 400);
+        let at = s.level_near(1000.0).unwrap();
+        assert!(at.abs() < 0.2, "{at}");
+        let off = s.level_near(250.0).unwrap_or(-200.0);
+        assert!(off < -60.0, "{off}");
+    }
+
+    #[test]
+    fn white_noise_rises_3_db_per_octave_in_third_octave_bands() {
+        let mut r = crate::rng::Rng::new(2);
+        let x: Vec<f32> = (0..44_100 * 10)
+            .map(|_| (0.1 * r.gaussian()) as f32)
+            .collect();
+        let s = third_octave(&[&x], 44_100, 1000);
+        let a = s.level_near(500.0).unwrap();
+        let b = s.level_near(1000.0).unwrap();
+        let c = s.level_near(4000.0).unwrap();
+        assert!((b - a - 3.0).abs() < 0.5, "{a} {b}");
+        assert!((c - b - 6.0).abs() < 0.5, "{b} {c}");
+    }
+}
