@@ -54,7 +54,7 @@ const MIN_SLOPE: f64 = 0.01;
 /// One filter section. Serialised with an internal `type` tag, e.g. in TOML
 /// `{ type = "peaking", freq_hz = 1000.0, gain_db = -3.0, q = 1.4 }`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum FilterKind {
     /// Bell: `gain_db` at `freq_hz`, half of it (in dB) at the band edges defined by `q`.
     Peaking { freq_hz: f64, gain_db: f64, q: f64 },
@@ -510,6 +510,7 @@ pub enum Pass {
 /// and the slope is 6·n dB/octave. Order 0 is a pass-through. The frequency edge rules are
 /// those of [`FilterKind::HighPass`] / [`FilterKind::LowPass`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Butterworth {
     pub pass: Pass,
     pub freq_hz: f64,

@@ -14,6 +14,8 @@
 //! where frequency parameters are clamped; below −40 dB the exact dB value of a stop band
 //! does not matter for mixing (and relative error grows where |H| → 0, e.g. a notch centre).
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::f64::consts::PI;
 
 use mixdown_dsp::biquad::{Biquad, Butterworth, Coeffs, FilterChain, FilterKind, BUTTERWORTH_Q};
@@ -25,6 +27,32 @@ use realfft::RealFftPlanner;
 const ALL_RATES: [f64; 5] = [8_000.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0];
 const MIN_IR: usize = 1 << 16;
 const MAX_IR: usize = 1 << 21;
+
+// ---------------------------------------------------------------------------------------------
+// allocation counter: processing must not allocate
+
+struct CountingAlloc;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(|a| a.get())
+}
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -906,6 +934,17 @@ fn filter_parameters_round_trip_through_toml_and_json() {
     assert_eq!(toml::from_str::<EqSettings>(&toml_text).unwrap(), eq);
     let json = serde_json::to_string(&eq).unwrap();
     assert_eq!(serde_json::from_str::<EqSettings>(&json).unwrap(), eq);
+    // A field of another kind (a typo or a copy-paste) is an error, not silently ignored.
+    let stray = "type = \"high_pass\"\nfreq_hz = 80.0\nq = 0.7\ngain_db = 3.0";
+    assert!(toml::from_str::<FilterKind>(stray).is_err());
+    let ok = "type = \"high_pass\"\nfreq_hz = 80.0\nq = 0.7";
+    assert_eq!(
+        toml::from_str::<FilterKind>(ok).unwrap(),
+        FilterKind::HighPass {
+            freq_hz: 80.0,
+            q: 0.7
+        }
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1002,4 +1041,25 @@ fn lr4_slopes_are_24db_per_octave() {
         assert!((s - 24.08).abs() < 0.1, "slope {s} dB/oct");
     }
     println!("LR4 slopes: low {low_slope:.3} dB/oct, high {high_slope:.3} dB/oct");
+}
+
+#[test]
+fn processing_does_not_allocate() {
+    let fs = 48_000.0;
+    let bands = Butterworth::highpass(30.0, 4).sections();
+    let mut chain = FilterChain::new(&bands, fs, 2);
+    let mut bq = Biquad::new(Coeffs::design(&peaking(1000.0, 3.0, 1.0), fs));
+    let mut xo = Lr4Crossover::new(500.0, fs);
+    let mut l = noise(4096, 1);
+    let mut r = noise(4096, 2);
+    let mut vecs = vec![l.clone(), r.clone()];
+    let (mut lo, mut hi) = (vec![0.0f32; 4096], vec![0.0f32; 4096]);
+    let before = allocations();
+    chain.process(&mut [&mut l[..], &mut r[..]]);
+    chain.process_channels(&mut vecs);
+    bq.process_block(&mut l);
+    xo.process_block(&r, &mut lo, &mut hi);
+    let _ = chain.response_db(100.0);
+    assert_eq!(allocations(), before, "filter processing allocated");
+    assert!(hi.iter().any(|&x| x != 0.0));
 }
