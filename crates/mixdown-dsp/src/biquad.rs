@@ -1,1 +1,690 @@
+//! Second-order IIR filters ("biquads") designed with the RBJ Audio EQ Cookbook formulas,
+//! first-order sections, Butterworth cascades and a multi-channel filter chain.
+//!
+//! # Conventions
+//!
+//! * Audio is `f32`; coefficients and state are `f64` (a 20 Hz high-pass at 192 kHz has its
+//!   poles within 1e-3 of z = 1, which `f32` cannot represent well).
+//! * Every design is the bilinear transform of an analog prototype, pre-warped so that the
+//!   prototype's normalised frequency Ω = 1 lands exactly on `freq_hz`. The digital response at
+//!   `f` is therefore the prototype's response at Ω = tan(π f / fs) / tan(π f0 / fs);
+//!   [`FilterKind::response_db`] evaluates exactly that, independently of the coefficient
+//!   formulas, so the two can be checked against each other.
+//! * **Q** (peaking, band-pass, notch, high/low-pass) is the Q of the analog prototype
+//!   denominator s² + s/Q + 1. For band-pass and notch the -3 dB points, and for peaking the
+//!   half-gain points (where the response in dB is `gain_db / 2`), are at warped frequencies
+//!   Ω₁ < 1 < Ω₂ with Ω₂ − Ω₁ = 1/Q and Ω₁·Ω₂ = 1. Far below Nyquist this is the familiar
+//!   bandwidth of 2·asinh(1/(2Q))/ln 2 octaves. For high/low-pass, |H(f0)| = Q
+//!   (Q = 1/√2 is Butterworth, −3.01 dB at `freq_hz`).
+//! * **Shelves** use the RBJ shelf slope `slope` (S): the response is `gain_db / 2` at `freq_hz`,
+//!   `gain_db` at DC (low shelf) or Nyquist (high shelf) and 0 dB at the other end; the slope in
+//!   dB/octave at `freq_hz` is proportional to S, and S = 1 is the steepest shelf whose
+//!   response is still monotonic. S > 1 overshoots.
+//!
+//! # Edge cases
+//!
+//! Let `f_max = 0.49 · fs`.
+//! * A [`FilterKind::LowPass`] / [`FilterKind::LowPass1`] at or above `f_max` is a pass-through
+//!   (the signal is already band-limited below it); a high-pass at or below 0 Hz is a
+//!   pass-through.
+//! * All other frequencies are clamped into `[1e-5 · fs, f_max]` (a high-pass above `f_max`
+//!   removes almost everything; a bell or shelf above it acts at `f_max`).
+//! * A peaking or shelving filter with `gain_db == 0` is the exact identity (b0 = 1, all other
+//!   coefficients 0), so it passes audio bit-exactly.
+//! * Any non-finite parameter makes the filter a pass-through.
+//! * `q` is clamped to `[0.01, 1000]`, `slope` to at least 0.01 (and low enough that the
+//!   equivalent Q stays ≤ 100).
+//! * State values below 1e-30 in magnitude are flushed to zero after every sample, so a filter
+//!   fed silence never runs into subnormal arithmetic.
 
+use std::f64::consts::{FRAC_1_SQRT_2, PI};
+
+/// Magnitudes below this (−300 dB) are reported as −300 dB instead of −∞.
+const MIN_MAGNITUDE: f64 = 1e-15;
+/// Filter state below this magnitude is flushed to zero (far below any audible level).
+const DENORMAL_FLOOR: f64 = 1e-30;
+/// Highest usable design frequency, as a fraction of the sample rate.
+pub const MAX_FREQ_RATIO: f64 = 0.49;
+/// Lowest design frequency, as a fraction of the sample rate.
+pub const MIN_FREQ_RATIO: f64 = 1e-5;
+const MIN_Q: f64 = 0.01;
+const MAX_Q: f64 = 1000.0;
+const MIN_SLOPE: f64 = 0.01;
+
+/// One filter section. Serialised with an internal `type` tag, e.g. in TOML
+/// `{ type = "peaking", freq_hz = 1000.0, gain_db = -3.0, q = 1.4 }`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FilterKind {
+    /// Bell: `gain_db` at `freq_hz`, half of it (in dB) at the band edges defined by `q`.
+    Peaking { freq_hz: f64, gain_db: f64, q: f64 },
+    /// Low shelf: `gain_db` at DC, `gain_db / 2` at `freq_hz`, 0 dB at Nyquist.
+    LowShelf {
+        freq_hz: f64,
+        gain_db: f64,
+        slope: f64,
+    },
+    /// High shelf: 0 dB at DC, `gain_db / 2` at `freq_hz`, `gain_db` at Nyquist.
+    HighShelf {
+        freq_hz: f64,
+        gain_db: f64,
+        slope: f64,
+    },
+    /// Second-order high-pass (12 dB/octave), |H(freq_hz)| = q.
+    HighPass { freq_hz: f64, q: f64 },
+    /// Second-order low-pass (12 dB/octave), |H(freq_hz)| = q.
+    LowPass { freq_hz: f64, q: f64 },
+    /// First-order high-pass (6 dB/octave), −3.01 dB at `freq_hz`.
+    HighPass1 { freq_hz: f64 },
+    /// First-order low-pass (6 dB/octave), −3.01 dB at `freq_hz`.
+    LowPass1 { freq_hz: f64 },
+    /// Band-pass with 0 dB gain at `freq_hz`; −3 dB points set by `q`.
+    BandPass { freq_hz: f64, q: f64 },
+    /// Notch: zero gain at `freq_hz`, −3 dB points set by `q` (hum removal uses q ≈ 30-50).
+    Notch { freq_hz: f64, q: f64 },
+}
+
+/// A filter after the edge-case rules of the module documentation have been applied.
+enum Resolved {
+    Identity,
+    Peaking { w0: f64, a: f64, q: f64 },
+    LowShelf { w0: f64, a: f64, inv_q: f64 },
+    HighShelf { w0: f64, a: f64, inv_q: f64 },
+    HighPass { w0: f64, q: f64 },
+    LowPass { w0: f64, q: f64 },
+    HighPass1 { w0: f64 },
+    LowPass1 { w0: f64 },
+    BandPass { w0: f64, q: f64 },
+    Notch { w0: f64, q: f64 },
+}
+
+fn clamp_q(q: f64) -> f64 {
+    q.clamp(MIN_Q, MAX_Q)
+}
+
+/// 1/Q of an RBJ shelf with amplitude `a` (= 10^(gain/40)) and slope `slope`.
+fn shelf_inv_q(a: f64, slope: f64) -> f64 {
+    let s = slope.max(MIN_SLOPE);
+    let arg = (a + 1.0 / a) * (1.0 / s - 1.0) + 2.0;
+    // Keep the equivalent Q at or below 100 (arg >= 1e-4) for absurdly large slopes.
+    arg.max(1e-4).sqrt()
+}
+
+/// How a frequency parameter is turned into a digital angular frequency.
+#[derive(Clone, Copy)]
+enum FreqRule {
+    /// Clamp into [f_min, f_max].
+    Clamp,
+    /// Low-pass: pass-through at or above f_max.
+    LowPass,
+    /// High-pass: pass-through at or below 0 Hz.
+    HighPass,
+}
+
+/// Digital angular frequency for `freq_hz`, or `None` when the filter is a pass-through.
+fn resolve_w0(freq_hz: f64, sample_rate: f64, rule: FreqRule) -> Option<f64> {
+    if !freq_hz.is_finite() {
+        return None;
+    }
+    let f_max = MAX_FREQ_RATIO * sample_rate;
+    let f_min = MIN_FREQ_RATIO * sample_rate;
+    match rule {
+        FreqRule::LowPass if freq_hz >= f_max => return None,
+        FreqRule::HighPass if freq_hz <= 0.0 => return None,
+        _ => {}
+    }
+    Some(2.0 * PI * freq_hz.clamp(f_min, f_max) / sample_rate)
+}
+
+fn check_sample_rate(sample_rate: f64) {
+    assert!(
+        sample_rate.is_finite() && sample_rate > 0.0,
+        "sample rate must be finite and positive, got {sample_rate}"
+    );
+}
+
+impl FilterKind {
+    fn resolve(&self, sample_rate: f64) -> Resolved {
+        check_sample_rate(sample_rate);
+        let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
+        match *self {
+            FilterKind::Peaking {
+                freq_hz,
+                gain_db,
+                q,
+            } => {
+                if !finite(&[gain_db, q]) || gain_db == 0.0 {
+                    return Resolved::Identity;
+                }
+                match resolve_w0(freq_hz, sample_rate, FreqRule::Clamp) {
+                    Some(w0) => Resolved::Peaking {
+                        w0,
+                        a: 10f64.powf(gain_db / 40.0),
+                        q: clamp_q(q),
+                    },
+                    None => Resolved::Identity,
+                }
+            }
+            FilterKind::LowShelf {
+                freq_hz,
+                gain_db,
+                slope,
+            }
+            | FilterKind::HighShelf {
+                freq_hz,
+                gain_db,
+                slope,
+            } => {
+                if !finite(&[gain_db, slope]) || gain_db == 0.0 {
+                    return Resolved::Identity;
+                }
+                let Some(w0) = resolve_w0(freq_hz, sample_rate, FreqRule::Clamp) else {
+                    return Resolved::Identity;
+                };
+                let a = 10f64.powf(gain_db / 40.0);
+                let inv_q = shelf_inv_q(a, slope);
+                if matches!(self, FilterKind::LowShelf { .. }) {
+                    Resolved::LowShelf { w0, a, inv_q }
+                } else {
+                    Resolved::HighShelf { w0, a, inv_q }
+                }
+            }
+            FilterKind::HighPass { freq_hz, q } => {
+                match (
+                    q.is_finite(),
+                    resolve_w0(freq_hz, sample_rate, FreqRule::HighPass),
+                ) {
+                    (true, Some(w0)) => Resolved::HighPass { w0, q: clamp_q(q) },
+                    _ => Resolved::Identity,
+                }
+            }
+            FilterKind::LowPass { freq_hz, q } => {
+                match (
+                    q.is_finite(),
+                    resolve_w0(freq_hz, sample_rate, FreqRule::LowPass),
+                ) {
+                    (true, Some(w0)) => Resolved::LowPass { w0, q: clamp_q(q) },
+                    _ => Resolved::Identity,
+                }
+            }
+            FilterKind::HighPass1 { freq_hz } => {
+                match resolve_w0(freq_hz, sample_rate, FreqRule::HighPass) {
+                    Some(w0) => Resolved::HighPass1 { w0 },
+                    None => Resolved::Identity,
+                }
+            }
+            FilterKind::LowPass1 { freq_hz } => {
+                match resolve_w0(freq_hz, sample_rate, FreqRule::LowPass) {
+                    Some(w0) => Resolved::LowPass1 { w0 },
+                    None => Resolved::Identity,
+                }
+            }
+            FilterKind::BandPass { freq_hz, q } => {
+                match (
+                    q.is_finite(),
+                    resolve_w0(freq_hz, sample_rate, FreqRule::Clamp),
+                ) {
+                    (true, Some(w0)) => Resolved::BandPass { w0, q: clamp_q(q) },
+                    _ => Resolved::Identity,
+                }
+            }
+            FilterKind::Notch { freq_hz, q } => {
+                match (
+                    q.is_finite(),
+                    resolve_w0(freq_hz, sample_rate, FreqRule::Clamp),
+                ) {
+                    (true, Some(w0)) => Resolved::Notch { w0, q: clamp_q(q) },
+                    _ => Resolved::Identity,
+                }
+            }
+        }
+    }
+
+    /// Analytic magnitude response in dB at `freq_hz`: the analog prototype evaluated at the
+    /// bilinear-warped frequency (see the module documentation). This does not use the digital
+    /// coefficients, so it is an independent check of [`Coeffs::design`]. Returns −300 dB
+    /// where the response is exactly zero (notch centre, high-pass at DC) and handles
+    /// `freq_hz` at or above Nyquist by evaluating at Nyquist.
+    pub fn response_db(&self, freq_hz: f64, sample_rate: f64) -> f64 {
+        let resolved = self.resolve(sample_rate);
+        let w0 = match resolved {
+            Resolved::Identity => return 0.0,
+            Resolved::Peaking { w0, .. }
+            | Resolved::LowShelf { w0, .. }
+            | Resolved::HighShelf { w0, .. }
+            | Resolved::HighPass { w0, .. }
+            | Resolved::LowPass { w0, .. }
+            | Resolved::HighPass1 { w0 }
+            | Resolved::LowPass1 { w0 }
+            | Resolved::BandPass { w0, .. }
+            | Resolved::Notch { w0, .. } => w0,
+        };
+        let f = freq_hz.abs().min(0.5 * sample_rate);
+        // At Nyquist tan(π/2) is a huge finite number (~1.6e16), which is what "Ω → ∞" needs.
+        let omega = (PI * f / sample_rate).tan() / (0.5 * w0).tan();
+        // Prototype H(s) = (n0 + n1 s + n2 s²) / (d0 + d1 s + d2 s²).
+        let (n, d): ([f64; 3], [f64; 3]) = match resolved {
+            Resolved::Identity => unreachable!(),
+            Resolved::Peaking { a, q, .. } => ([1.0, a / q, 1.0], [1.0, 1.0 / (a * q), 1.0]),
+            Resolved::LowShelf { a, inv_q, .. } => {
+                let sa = a.sqrt();
+                ([a * a, a * sa * inv_q, a], [1.0, sa * inv_q, a])
+            }
+            Resolved::HighShelf { a, inv_q, .. } => {
+                let sa = a.sqrt();
+                ([a, a * sa * inv_q, a * a], [a, sa * inv_q, 1.0])
+            }
+            Resolved::HighPass { q, .. } => ([0.0, 0.0, 1.0], [1.0, 1.0 / q, 1.0]),
+            Resolved::LowPass { q, .. } => ([1.0, 0.0, 0.0], [1.0, 1.0 / q, 1.0]),
+            Resolved::HighPass1 { .. } => ([0.0, 1.0, 0.0], [1.0, 1.0, 0.0]),
+            Resolved::LowPass1 { .. } => ([1.0, 0.0, 0.0], [1.0, 1.0, 0.0]),
+            Resolved::BandPass { q, .. } => ([0.0, 1.0 / q, 0.0], [1.0, 1.0 / q, 1.0]),
+            Resolved::Notch { q, .. } => ([1.0, 0.0, 1.0], [1.0, 1.0 / q, 1.0]),
+        };
+        let eval = |p: &[f64; 3]| {
+            let re = p[0] - p[2] * omega * omega;
+            let im = p[1] * omega;
+            re.hypot(im)
+        };
+        mag_db(eval(&n) / eval(&d))
+    }
+}
+
+fn mag_db(mag: f64) -> f64 {
+    20.0 * mag.max(MIN_MAGNITUDE).log10()
+}
+
+/// Normalised biquad coefficients (a0 = 1):
+/// H(z) = (b0 + b1 z⁻¹ + b2 z⁻²) / (1 + a1 z⁻¹ + a2 z⁻²).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Coeffs {
+    pub b0: f64,
+    pub b1: f64,
+    pub b2: f64,
+    pub a1: f64,
+    pub a2: f64,
+}
+
+impl Coeffs {
+    /// The pass-through filter.
+    pub const IDENTITY: Coeffs = Coeffs {
+        b0: 1.0,
+        b1: 0.0,
+        b2: 0.0,
+        a1: 0.0,
+        a2: 0.0,
+    };
+
+    /// RBJ cookbook design of one section. Panics if `sample_rate` is not finite and positive.
+    pub fn design(kind: &FilterKind, sample_rate: f64) -> Coeffs {
+        let second_order = |w0: f64, q: f64| {
+            let (sw, cw) = w0.sin_cos();
+            // 1 − cos w0 computed without cancellation for very low frequencies.
+            let one_minus_cw = 2.0 * (0.5 * w0).sin().powi(2);
+            (sw / (2.0 * q), cw, one_minus_cw)
+        };
+        let (b0, b1, b2, a0, a1, a2) = match kind.resolve(sample_rate) {
+            Resolved::Identity => return Coeffs::IDENTITY,
+            Resolved::Peaking { w0, a, q } => {
+                let (alpha, cw, _) = second_order(w0, q);
+                (
+                    1.0 + alpha * a,
+                    -2.0 * cw,
+                    1.0 - alpha * a,
+                    1.0 + alpha / a,
+                    -2.0 * cw,
+                    1.0 - alpha / a,
+                )
+            }
+            Resolved::LowShelf { w0, a, inv_q } => {
+                let (sw, cw) = w0.sin_cos();
+                let k = a.sqrt() * sw * inv_q; // 2·√A·α
+                (
+                    a * ((a + 1.0) - (a - 1.0) * cw + k),
+                    2.0 * a * ((a - 1.0) - (a + 1.0) * cw),
+                    a * ((a + 1.0) - (a - 1.0) * cw - k),
+                    (a + 1.0) + (a - 1.0) * cw + k,
+                    -2.0 * ((a - 1.0) + (a + 1.0) * cw),
+                    (a + 1.0) + (a - 1.0) * cw - k,
+                )
+            }
+            Resolved::HighShelf { w0, a, inv_q } => {
+                let (sw, cw) = w0.sin_cos();
+                let k = a.sqrt() * sw * inv_q;
+                (
+                    a * ((a + 1.0) + (a - 1.0) * cw + k),
+                    -2.0 * a * ((a - 1.0) + (a + 1.0) * cw),
+                    a * ((a + 1.0) + (a - 1.0) * cw - k),
+                    (a + 1.0) - (a - 1.0) * cw + k,
+                    2.0 * ((a - 1.0) - (a + 1.0) * cw),
+                    (a + 1.0) - (a - 1.0) * cw - k,
+                )
+            }
+            Resolved::HighPass { w0, q } => {
+                let (alpha, cw, omc) = second_order(w0, q);
+                let one_plus_cw = 2.0 - omc;
+                (
+                    0.5 * one_plus_cw,
+                    -one_plus_cw,
+                    0.5 * one_plus_cw,
+                    1.0 + alpha,
+                    -2.0 * cw,
+                    1.0 - alpha,
+                )
+            }
+            Resolved::LowPass { w0, q } => {
+                let (alpha, cw, omc) = second_order(w0, q);
+                (
+                    0.5 * omc,
+                    omc,
+                    0.5 * omc,
+                    1.0 + alpha,
+                    -2.0 * cw,
+                    1.0 - alpha,
+                )
+            }
+            Resolved::HighPass1 { w0 } => {
+                let k = (0.5 * w0).tan();
+                (1.0, -1.0, 0.0, 1.0 + k, k - 1.0, 0.0)
+            }
+            Resolved::LowPass1 { w0 } => {
+                let k = (0.5 * w0).tan();
+                (k, k, 0.0, 1.0 + k, k - 1.0, 0.0)
+            }
+            Resolved::BandPass { w0, q } => {
+                let (alpha, cw, _) = second_order(w0, q);
+                (alpha, 0.0, -alpha, 1.0 + alpha, -2.0 * cw, 1.0 - alpha)
+            }
+            Resolved::Notch { w0, q } => {
+                let (alpha, cw, _) = second_order(w0, q);
+                (1.0, -2.0 * cw, 1.0, 1.0 + alpha, -2.0 * cw, 1.0 - alpha)
+            }
+        };
+        Coeffs {
+            b0: b0 / a0,
+            b1: b1 / a0,
+            b2: b2 / a0,
+            a1: a1 / a0,
+            a2: a2 / a0,
+        }
+    }
+
+    /// True for the exact pass-through coefficients.
+    pub fn is_identity(&self) -> bool {
+        *self == Coeffs::IDENTITY
+    }
+
+    /// Magnitude (dB, floored at −300 dB) and phase (radians, in (−π, π]) of these
+    /// coefficients at `freq_hz`.
+    pub fn response(&self, freq_hz: f64, sample_rate: f64) -> (f64, f64) {
+        let w = 2.0 * PI * freq_hz / sample_rate;
+        let (s1, c1) = w.sin_cos();
+        let (s2, c2) = (2.0 * w).sin_cos();
+        // e^{-jw} = c1 - j s1
+        let num_re = self.b0 + self.b1 * c1 + self.b2 * c2;
+        let num_im = -(self.b1 * s1 + self.b2 * s2);
+        let den_re = 1.0 + self.a1 * c1 + self.a2 * c2;
+        let den_im = -(self.a1 * s1 + self.a2 * s2);
+        let mag = num_re.hypot(num_im) / den_re.hypot(den_im);
+        let phase = num_im.atan2(num_re) - den_im.atan2(den_re);
+        // Wrap into (−π, π].
+        let phase = if phase > PI {
+            phase - 2.0 * PI
+        } else if phase <= -PI {
+            phase + 2.0 * PI
+        } else {
+            phase
+        };
+        (mag_db(mag), phase)
+    }
+}
+
+/// One channel of one biquad section: transposed direct form II with `f64` state.
+#[derive(Clone, Debug)]
+pub struct Biquad {
+    c: Coeffs,
+    s1: f64,
+    s2: f64,
+}
+
+impl Biquad {
+    pub fn new(c: Coeffs) -> Self {
+        Biquad {
+            c,
+            s1: 0.0,
+            s2: 0.0,
+        }
+    }
+
+    /// Changes the coefficients and keeps the state (for parameter changes while running).
+    pub fn set_coeffs(&mut self, c: Coeffs) {
+        self.c = c;
+    }
+
+    pub fn coeffs(&self) -> Coeffs {
+        self.c
+    }
+
+    /// Clears the state (as if the filter had only ever seen silence).
+    pub fn reset(&mut self) {
+        self.s1 = 0.0;
+        self.s2 = 0.0;
+    }
+
+    /// One sample at full `f64` precision (used when cascading sections).
+    #[inline]
+    pub fn process_f64(&mut self, x: f64) -> f64 {
+        let c = &self.c;
+        let y = c.b0 * x + self.s1;
+        let s1 = c.b1 * x - c.a1 * y + self.s2;
+        let s2 = c.b2 * x - c.a2 * y;
+        self.s1 = if s1.abs() < DENORMAL_FLOOR { 0.0 } else { s1 };
+        self.s2 = if s2.abs() < DENORMAL_FLOOR { 0.0 } else { s2 };
+        y
+    }
+
+    #[inline]
+    pub fn process(&mut self, x: f32) -> f32 {
+        self.process_f64(f64::from(x)) as f32
+    }
+
+    pub fn process_block(&mut self, buf: &mut [f32]) {
+        for x in buf.iter_mut() {
+            *x = self.process(*x);
+        }
+    }
+}
+
+/// Pass type of a [`Butterworth`] filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pass {
+    HighPass,
+    LowPass,
+}
+
+/// Butterworth high- or low-pass of any order: a cascade of second-order sections with
+/// Q_k = 1 / (2 sin((2k − 1)π / (2n))), k = 1..n/2, plus a first-order section when n is odd.
+/// Order 2 is Q = 0.7071; order 4 is Q = 0.5412 and 1.3066. The response is
+/// −10·log10(1 + Ω^{∓2n}) with Ω the warped frequency, −3.01 dB at `freq_hz` for every order,
+/// and the slope is 6·n dB/octave. Order 0 is a pass-through. The frequency edge rules are
+/// those of [`FilterKind::HighPass`] / [`FilterKind::LowPass`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Butterworth {
+    pub pass: Pass,
+    pub freq_hz: f64,
+    pub order: u32,
+}
+
+impl Butterworth {
+    pub fn highpass(freq_hz: f64, order: u32) -> Self {
+        Butterworth {
+            pass: Pass::HighPass,
+            freq_hz,
+            order,
+        }
+    }
+
+    pub fn lowpass(freq_hz: f64, order: u32) -> Self {
+        Butterworth {
+            pass: Pass::LowPass,
+            freq_hz,
+            order,
+        }
+    }
+
+    /// The sections, highest Q last (the low-Q sections attenuate before the resonant ones).
+    pub fn sections(&self) -> Vec<FilterKind> {
+        let n = self.order;
+        let f = self.freq_hz;
+        let mut out = Vec::with_capacity(n.div_ceil(2) as usize);
+        if n % 2 == 1 {
+            out.push(match self.pass {
+                Pass::HighPass => FilterKind::HighPass1 { freq_hz: f },
+                Pass::LowPass => FilterKind::LowPass1 { freq_hz: f },
+            });
+        }
+        for k in (1..=n / 2).rev() {
+            let q = 1.0 / (2.0 * ((2 * k - 1) as f64 * PI / (2 * n) as f64).sin());
+            out.push(match self.pass {
+                Pass::HighPass => FilterKind::HighPass { freq_hz: f, q },
+                Pass::LowPass => FilterKind::LowPass { freq_hz: f, q },
+            });
+        }
+        out
+    }
+
+    /// Closed-form Butterworth magnitude in dB (independent of the section design).
+    pub fn response_db(&self, freq_hz: f64, sample_rate: f64) -> f64 {
+        check_sample_rate(sample_rate);
+        let rule = match self.pass {
+            Pass::HighPass => FreqRule::HighPass,
+            Pass::LowPass => FreqRule::LowPass,
+        };
+        let Some(w0) = resolve_w0(self.freq_hz, sample_rate, rule) else {
+            return 0.0;
+        };
+        if self.order == 0 {
+            return 0.0;
+        }
+        let f = freq_hz.abs().min(0.5 * sample_rate);
+        let omega = (PI * f / sample_rate).tan() / (0.5 * w0).tan();
+        let ratio = match self.pass {
+            Pass::LowPass => omega,
+            Pass::HighPass => 1.0 / omega,
+        };
+        // −10·log10(1 + ratio^{2n}), computed in the log domain to avoid overflow.
+        let l = 2.0 * f64::from(self.order) * ratio.ln();
+        let db = if l > 700.0 {
+            -10.0 * l / std::f64::consts::LN_10
+        } else {
+            -10.0 * l.exp().ln_1p() / std::f64::consts::LN_10
+        };
+        db.max(-300.0)
+    }
+}
+
+/// The Q of a second-order Butterworth section (1/√2).
+pub const BUTTERWORTH_Q: f64 = FRAC_1_SQRT_2;
+
+/// A cascade of biquad sections (e.g. the bands of an EQ) applied to several channels.
+/// All channels share the coefficients and have their own state. Sections run in order,
+/// sample by sample in `f64`, so precision is not lost between sections.
+#[derive(Clone, Debug)]
+pub struct FilterChain {
+    sample_rate: f64,
+    channels: usize,
+    kinds: Vec<FilterKind>,
+    coeffs: Vec<Coeffs>,
+    /// `channels × sections`, channel-major.
+    biquads: Vec<Biquad>,
+}
+
+impl FilterChain {
+    /// Panics if `sample_rate` is not finite and positive.
+    pub fn new(kinds: &[FilterKind], sample_rate: f64, channels: usize) -> Self {
+        check_sample_rate(sample_rate);
+        let coeffs: Vec<Coeffs> = kinds
+            .iter()
+            .map(|k| Coeffs::design(k, sample_rate))
+            .collect();
+        let mut biquads = Vec::with_capacity(channels * kinds.len());
+        for _ in 0..channels {
+            biquads.extend(coeffs.iter().map(|&c| Biquad::new(c)));
+        }
+        FilterChain {
+            sample_rate,
+            channels,
+            kinds: kinds.to_vec(),
+            coeffs,
+            biquads,
+        }
+    }
+
+    pub fn kinds(&self) -> &[FilterKind] {
+        &self.kinds
+    }
+
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    pub fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    /// Replaces section `index` (keeping its state, so the change does not click more than the
+    /// coefficient jump itself). Panics if `index` is out of range.
+    pub fn set_band(&mut self, index: usize, kind: FilterKind) {
+        let n = self.kinds.len();
+        assert!(index < n, "band {index} out of range (chain has {n})");
+        let c = Coeffs::design(&kind, self.sample_rate);
+        self.kinds[index] = kind;
+        self.coeffs[index] = c;
+        for ch in 0..self.channels {
+            self.biquads[ch * n + index].set_coeffs(c);
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.biquads.iter_mut().for_each(Biquad::reset);
+    }
+
+    fn process_one(&mut self, ch: usize, buf: &mut [f32]) {
+        let n = self.kinds.len();
+        let sections = &mut self.biquads[ch * n..(ch + 1) * n];
+        for x in buf.iter_mut() {
+            let mut v = f64::from(*x);
+            for s in sections.iter_mut() {
+                v = s.process_f64(v);
+            }
+            *x = v as f32;
+        }
+    }
+
+    /// Filters planar channels in place. Panics unless exactly `channels()` slices are given.
+    pub fn process(&mut self, channels: &mut [&mut [f32]]) {
+        assert_eq!(channels.len(), self.channels, "channel count mismatch");
+        for (ch, buf) in channels.iter_mut().enumerate() {
+            self.process_one(ch, buf);
+        }
+    }
+
+    /// Same as [`FilterChain::process`] for owned planar buffers.
+    pub fn process_channels(&mut self, channels: &mut [Vec<f32>]) {
+        assert_eq!(channels.len(), self.channels, "channel count mismatch");
+        for (ch, buf) in channels.iter_mut().enumerate() {
+            self.process_one(ch, buf);
+        }
+    }
+
+    /// Magnitude response of the whole chain in dB: the sum of the sections' realised
+    /// (coefficient) responses.
+    pub fn response_db(&self, freq_hz: f64) -> f64 {
+        self.coeffs
+            .iter()
+            .map(|c| c.response(freq_hz, self.sample_rate).0)
+            .sum()
+    }
+}

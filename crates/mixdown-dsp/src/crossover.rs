@@ -1,1 +1,101 @@
+//! Linkwitz-Riley 4th-order (LR4) two-band crossover.
+//!
+//! Each output is a cascade of two identical 2nd-order Butterworth sections (Q = 1/√2):
+//! low = LP², high = HP². Both are −6.02 dB at the crossover frequency, fall at 24 dB/octave,
+//! are in phase with each other at every frequency, and sum to an all-pass:
+//! LP² + HP² = (s² − √2 s + 1) / (s² + √2 s + 1). The bilinear transform preserves that identity
+//! exactly because all four sections share the same pre-warped frequency.
+//!
+//! The crossover frequency is clamped into `[1e-5 · fs, 0.45 · fs]` so both bands are always
+//! real filters (otherwise the low-pass edge rule of [`crate::biquad`] would turn the low band
+//! into a pass-through and break the all-pass sum).
 
+use crate::biquad::{Biquad, Coeffs, FilterKind, BUTTERWORTH_Q};
+
+/// Highest crossover frequency as a fraction of the sample rate.
+pub const MAX_CROSSOVER_RATIO: f64 = 0.45;
+
+#[derive(Clone, Debug)]
+pub struct Lr4Crossover {
+    freq_hz: f64,
+    sample_rate: f64,
+    low: [Biquad; 2],
+    high: [Biquad; 2],
+}
+
+impl Lr4Crossover {
+    /// Panics if `sample_rate` is not finite and positive or `freq_hz` is not finite.
+    pub fn new(freq_hz: f64, sample_rate: f64) -> Self {
+        assert!(
+            sample_rate.is_finite() && sample_rate > 0.0,
+            "sample rate must be finite and positive, got {sample_rate}"
+        );
+        assert!(freq_hz.is_finite(), "crossover frequency must be finite");
+        let f = freq_hz.clamp(
+            crate::biquad::MIN_FREQ_RATIO * sample_rate,
+            MAX_CROSSOVER_RATIO * sample_rate,
+        );
+        let lp = Coeffs::design(
+            &FilterKind::LowPass {
+                freq_hz: f,
+                q: BUTTERWORTH_Q,
+            },
+            sample_rate,
+        );
+        let hp = Coeffs::design(
+            &FilterKind::HighPass {
+                freq_hz: f,
+                q: BUTTERWORTH_Q,
+            },
+            sample_rate,
+        );
+        Lr4Crossover {
+            freq_hz: f,
+            sample_rate,
+            low: [Biquad::new(lp), Biquad::new(lp)],
+            high: [Biquad::new(hp), Biquad::new(hp)],
+        }
+    }
+
+    /// The crossover frequency actually used (after clamping).
+    pub fn freq_hz(&self) -> f64 {
+        self.freq_hz
+    }
+
+    pub fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    pub fn reset(&mut self) {
+        self.low.iter_mut().for_each(Biquad::reset);
+        self.high.iter_mut().for_each(Biquad::reset);
+    }
+
+    /// Splits one sample in full `f64` precision into (low, high).
+    #[inline]
+    pub fn process_f64(&mut self, x: f64) -> (f64, f64) {
+        let l = self.low[0].process_f64(x);
+        let l = self.low[1].process_f64(l);
+        let h = self.high[0].process_f64(x);
+        let h = self.high[1].process_f64(h);
+        (l, h)
+    }
+
+    /// Splits one sample into (low, high).
+    #[inline]
+    pub fn process(&mut self, x: f32) -> (f32, f32) {
+        let (l, h) = self.process_f64(f64::from(x));
+        (l as f32, h as f32)
+    }
+
+    /// Splits a block. Panics unless the three slices have the same length.
+    pub fn process_block(&mut self, input: &[f32], low: &mut [f32], high: &mut [f32]) {
+        assert!(
+            input.len() == low.len() && input.len() == high.len(),
+            "crossover buffers must have equal lengths"
+        );
+        for ((x, l), h) in input.iter().zip(low.iter_mut()).zip(high.iter_mut()) {
+            (*l, *h) = self.process(*x);
+        }
+    }
+}
