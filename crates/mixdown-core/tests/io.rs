@@ -788,10 +788,17 @@ fn speed_three_minutes_of_stereo() {
     use std::time::Instant;
     let rate = 44100;
     let frames = rate as usize * 180;
-    let buf = AudioBuffer::from_channels(
-        rate,
-        vec![noise(frames, 0.3, 1), sine(440.0, rate, frames, 0.3)],
-    );
+    // Music-like: tones plus a little noise (pure loud noise is the worst case for FLAC).
+    let mix = |f: f64, seed: u64| -> Vec<f32> {
+        let n = noise(frames, 0.05, seed);
+        sine(f, rate, frames, 0.3)
+            .iter()
+            .zip(sine(f * 2.51, rate, frames, 0.1))
+            .zip(n)
+            .map(|((a, b), c)| a + b + c)
+            .collect()
+    };
+    let buf = AudioBuffer::from_channels(rate, vec![mix(220.0, 1), mix(330.0, 2)]);
     let dir = tempfile::tempdir().unwrap();
     for (format, sf, ext) in [
         (FileFormat::Wav, SampleFormat::Int16, "wav"),
@@ -819,4 +826,28 @@ fn speed_three_minutes_of_stereo() {
     let r = resample(&buf, 48000).unwrap();
     println!("resample 44.1k->48k: {:.3} s", t.elapsed().as_secs_f64());
     assert_eq!(r.frames(), 48000 * 180);
+}
+#[test]
+fn loud_noise_in_24_bit_flac_is_not_bigger_than_raw() {
+    // flacenc alone would code this several times larger than the raw samples (its Rice
+    // parameters top out at 14); such blocks must fall back to verbatim.
+    let dir = tempfile::tempdir().unwrap();
+    let frames = 22050;
+    for (amp, ch) in [(0.3, 1), (0.3, 2), (0.9, 2)] {
+        let chans = (0..ch).map(|c| noise(frames, amp, c as u64 + 1)).collect();
+        let buf = AudioBuffer::from_channels(44100, chans);
+        let path = dir.path().join("noise.flac");
+        write_file(&path, &buf, &spec(FileFormat::Flac, SampleFormat::Int24)).unwrap();
+        let size = std::fs::metadata(&path).unwrap().len() as f64;
+        let raw = (frames * ch * 3) as f64;
+        assert!(
+            size < raw * 1.03 + 1000.0,
+            "{amp} {ch}: {size} bytes vs raw {raw}"
+        );
+        let (back, _) = decode_file(&path).unwrap();
+        let lsb = 1.0 / 8_388_608.0;
+        for c in 0..ch {
+            assert!(max_abs_diff(&back.channels[c], &buf.channels[c]) <= 1.5 * lsb);
+        }
+    }
 }
