@@ -94,6 +94,9 @@ fn open_error(path: &Path, e: &std::io::Error) -> Error {
     }
 }
 
+/// Largest packet (in frames) replaced by silence when it cannot be decoded.
+const MAX_PACKET_FRAMES: usize = 1 << 16;
+
 const UNRECOGNISED: &str = "not an audio file mixdown can read (unrecognised format)";
 
 fn decode_open_file(path: &Path, file: File) -> Result<(AudioBuffer, DecodeInfo)> {
@@ -114,6 +117,11 @@ fn decode_open_file(path: &Path, file: File) -> Result<(AudioBuffer, DecodeInfo)
                 path,
                 "not an audio file mixdown can read (unrecognised format, or the file is cut short)",
             ),
+            // A reader recognised the format but could not make sense of the data.
+            SymError::DecodeError(what) => Error::file(
+                path,
+                format!("the file is damaged or not valid audio ({what})"),
+            ),
             _ => Error::file(path, UNRECOGNISED),
         })?;
 
@@ -125,6 +133,15 @@ fn decode_open_file(path: &Path, file: File) -> Result<(AudioBuffer, DecodeInfo)
     let track_id = track.id;
     let priming_by_container = track.delay.unwrap_or(0) as usize;
     let track_frames = track.num_frames;
+    // Packet durations are in frames when the time base is 1/sample rate (true for the
+    // audio formats we read); then a skipped packet can be replaced by silence of its length.
+    let time_base_is_frames = match (track.time_base, track.codec_params.as_ref()) {
+        (Some(tb), Some(p)) => p
+            .audio()
+            .and_then(|a| a.sample_rate)
+            .is_some_and(|r| tb.numer.get() == 1 && tb.denom.get() == r),
+        _ => false,
+    };
     let params = track
         .codec_params
         .as_ref()
@@ -189,11 +206,24 @@ fn decode_open_file(path: &Path, file: File) -> Result<(AudioBuffer, DecodeInfo)
         }
         let decoded = match decoder.decode(&packet) {
             Ok(buf) => buf,
-            Err(SymError::DecodeError(_)) | Err(SymError::IoError(_)) => {
+            Err(SymError::ResetRequired) => break,
+            // A bad packet: skip it (a short dropout) and go on. Corrupt data can also make a
+            // decoder report an "unsupported" feature or a limit: the same thing in practice.
+            Err(SymError::DecodeError(_))
+            | Err(SymError::IoError(_))
+            | Err(SymError::Unsupported(_))
+            | Err(SymError::LimitError(_)) => {
                 skipped += 1;
+                // Keep later audio in time: put silence where the packet was.
+                let dur = packet.dur.get() as usize;
+                if time_base_is_frames && !out.is_empty() && dur <= MAX_PACKET_FRAMES {
+                    let len = out[0].len() + dur;
+                    for ch in &mut out {
+                        ch.resize(len, 0.0);
+                    }
+                }
                 continue;
             }
-            Err(SymError::ResetRequired) => break,
             Err(e) => return Err(Error::file(path, format!("cannot decode: {e}"))),
         };
         let n = decoded.frames();
