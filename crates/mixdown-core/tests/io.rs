@@ -531,6 +531,12 @@ fn m4a_aac_priming_is_trimmed_so_it_lines_up_with_the_original() {
 }
 
 #[test]
+fn m4a_without_edit_list_falls_back_to_the_encoders_known_priming() {
+    let info = check_lossy("click_stereo_aac_no_editlist.m4a", true, 1024);
+    assert_eq!(info.trimmed_priming_frames, 1024);
+}
+
+#[test]
 fn mp3_is_gapless_and_aligned() {
     let info = check_lossy("click_stereo.mp3", true, 1152);
     assert_eq!(info.container, "MP3");

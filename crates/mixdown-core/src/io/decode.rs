@@ -266,11 +266,9 @@ fn decode_open_file(path: &Path, file: File) -> Result<(AudioBuffer, DecodeInfo)
     if format_id == format_ids::FORMAT_ID_ISOMP4 && codec_id == codec_ids::CODEC_ID_AAC {
         let decoded_frames = out[0].len();
         let g = mp4_gapless(path, rate).unwrap_or_default();
-        let delay = g.delay.unwrap_or(if g.encoder_is_ffmpeg {
-            FFMPEG_AAC_DELAY
-        } else {
-            APPLE_AAC_DELAY
-        });
+        let delay = g
+            .delay
+            .unwrap_or_else(|| fallback_aac_delay(g.encoder.as_deref()));
         let delay = delay.min(decoded_frames);
         let keep = g
             .length
@@ -476,8 +474,18 @@ pub(crate) struct Mp4Gapless {
     pub delay: Option<usize>,
     /// Frames of real audio after the delay, if the file says.
     pub length: Option<usize>,
-    /// The file was written by ffmpeg/libav (encoder tag "Lavf..."), so its priming is 1024.
-    pub encoder_is_ffmpeg: bool,
+    /// The encoder tag (`©too`), if any.
+    pub encoder: Option<String>,
+}
+
+/// Encoder delay to assume when the file does not say: Apple's encoders prime with 2112 frames
+/// (though they normally write iTunSMPB); ffmpeg and most others with 1024, the AAC-LC minimum.
+fn fallback_aac_delay(encoder: Option<&str>) -> usize {
+    let apple = ["iTunes", "Apple", "Core Audio", "CoreAudio", "Logic"];
+    match encoder {
+        Some(e) if apple.iter().any(|a| e.contains(a)) => APPLE_AAC_DELAY,
+        _ => FFMPEG_AAC_DELAY,
+    }
 }
 
 /// Read the gapless information of the first audio track of an MP4/M4A file.
@@ -488,7 +496,7 @@ pub(crate) struct Mp4Gapless {
 ///    duration), checked against the edit's `segment_duration` (movie timescale, often ms);
 /// 2. the iTunes `iTunSMPB` tag (`moov/udta/meta/ilst/----`): hex fields delay, padding and
 ///    original length;
-/// 3. nothing: the caller falls back to the encoder's known delay.
+/// 3. nothing: the caller falls back to the encoder's known delay ([`fallback_aac_delay`]).
 ///
 /// `sample_rate` converts media-timescale values when the media timescale is not the rate.
 /// Returns `None` when the file cannot be parsed as MP4 (the caller uses the fallback).
@@ -669,8 +677,7 @@ fn parse_moov(moov: &[u8], sample_rate: u32) -> Mp4Gapless {
         for (kind, item) in boxes(ilst) {
             if kind == b"\xa9too" {
                 if let Some(text) = child(item, b"data").and_then(|d| d.get(8..)) {
-                    let text = String::from_utf8_lossy(text);
-                    g.encoder_is_ffmpeg = text.starts_with("Lavf") || text.contains("ffmpeg");
+                    g.encoder = Some(String::from_utf8_lossy(text).into_owned());
                 }
             } else if kind == b"----" {
                 let name = child(item, b"name").and_then(|n| n.get(4..));
@@ -768,6 +775,13 @@ mod tests {
             let moov = [mvhd(1000, 1000), trak(44100, 45124, 1000, 1024)].concat();
             let _ = parse_moov(&moov[..moov.len().min(n * 7)], 44100);
         }
+    }
+
+    #[test]
+    fn fallback_delay_by_encoder() {
+        assert_eq!(fallback_aac_delay(Some("Lavf59.27.100")), 1024);
+        assert_eq!(fallback_aac_delay(None), 1024);
+        assert_eq!(fallback_aac_delay(Some("iTunes 12.9.0.164")), 2112);
     }
 
     #[test]
