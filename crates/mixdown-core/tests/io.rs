@@ -673,6 +673,17 @@ fn truncated_wav_decodes_what_is_there() {
     let (f, _) = decode_file(&full).unwrap();
     let n = b.frames();
     assert_eq!(&b.channels[0][..n], &f.channels[0][..n]);
+
+    // A header claiming ~4 GB of data (as a recorder that crashed before fixing the sizes may
+    // leave): decode what is there without trying to allocate for the claim.
+    let mut lying = bytes[..keep].to_vec();
+    let data_at = lying.windows(4).position(|w| w == b"data").unwrap();
+    lying[data_at + 4..data_at + 8].copy_from_slice(&0xFFF0_0000u32.to_le_bytes());
+    lying[4..8].copy_from_slice(&0xFFFF_FFF8u32.to_le_bytes());
+    let liar = dir.path().join("liar.wav");
+    std::fs::write(&liar, &lying).unwrap();
+    let (b, _) = decode_file(&liar).unwrap();
+    assert_eq!(b.frames(), n);
 }
 
 #[test]

@@ -75,7 +75,8 @@ pub fn decode_file(path: &Path) -> Result<(AudioBuffer, DecodeInfo)> {
     }
     let file = File::open(path).map_err(|e| open_error(path, &e))?;
 
-    match catch_unwind(AssertUnwindSafe(|| decode_open_file(path, file))) {
+    let file_len = meta.len();
+    match catch_unwind(AssertUnwindSafe(|| decode_open_file(path, file, file_len))) {
         Ok(result) => result,
         Err(_) => Err(Error::file(
             path,
@@ -99,7 +100,7 @@ const MAX_PACKET_FRAMES: usize = 1 << 16;
 
 const UNRECOGNISED: &str = "not an audio file mixdown can read (unrecognised format)";
 
-fn decode_open_file(path: &Path, file: File) -> Result<(AudioBuffer, DecodeInfo)> {
+fn decode_open_file(path: &Path, file: File, file_len: u64) -> Result<(AudioBuffer, DecodeInfo)> {
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -176,11 +177,14 @@ fn decode_open_file(path: &Path, file: File) -> Result<(AudioBuffer, DecodeInfo)
         })?;
 
     let lossy = is_lossy(codec_id);
-    // Reserve from the frame count when the container gives it (plus a packet of slack).
+    // Reserve from the frame count when the container gives it (plus a packet of slack), but
+    // never more than the file could hold, so a damaged header cannot make us allocate
+    // gigabytes. Only very low-bitrate lossy files hold more than 12 frames per byte; for
+    // those the Vecs simply grow.
     let reserve = track_frames
-        .map(|f| f as usize + 8192)
-        .filter(|&f| f < (1 << 31))
-        .unwrap_or(0);
+        .map(|f| (f as usize).saturating_add(8192))
+        .unwrap_or(0)
+        .min((file_len as usize).saturating_mul(12).saturating_add(8192));
 
     let mut out: Vec<Vec<f32>> = Vec::new();
     let mut rate: Option<u32> = params.sample_rate;
