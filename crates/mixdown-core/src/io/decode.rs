@@ -6,10 +6,12 @@
 //! - accepts mono and stereo at 8 kHz to 192 kHz only, and says so clearly otherwise;
 //! - trims the AAC encoder delay ("priming") from M4A files, which symphonia does not do, so an
 //!   AAC stem stays sample-aligned with the WAV it was made from (see [`mp4_gapless`]);
-//! - skips corrupt packets of lossy streams and counts them, and treats a read error at the end
-//!   of a truncated file as the end of the audio: a WAV cut short by a crashed recorder or an
-//!   interrupted copy decodes up to where the data stops, without a warning (the caller sees the
-//!   shorter duration). This is the friendlier choice: the audio that is there is intact;
+//! - skips corrupt packets (counted in [`DecodeInfo::skipped_packets`]; where the packet length
+//!   is known it is replaced by silence, so the audio after it stays in time);
+//! - treats a read error at the end of a truncated file as the end of the audio: a WAV cut short
+//!   by a crashed recorder or an interrupted copy decodes up to where the data stops, without a
+//!   warning (the caller sees the shorter duration). This is the friendlier choice: the audio
+//!   that is there is intact;
 //! - turns a panic inside a decoder into an error, as a last line of defence against bad input.
 //!
 //! NaN/Inf samples (possible in float WAVs) are passed through: the caller checks
@@ -60,7 +62,7 @@ pub struct DecodeInfo {
     /// Encoder delay frames removed from the start (MP3 LAME tag, Ogg granule positions, AAC
     /// edit list / iTunSMPB), so the audio lines up with its source.
     pub trimmed_priming_frames: usize,
-    /// Corrupt packets that were skipped (lossy streams only; each is a short dropout).
+    /// Corrupt packets that were skipped (each is a short dropout, usually filled with silence).
     pub skipped_packets: usize,
 }
 
@@ -289,8 +291,11 @@ fn decode_open_file(path: &Path, file: File, file_len: u64) -> Result<(AudioBuff
     if frames == 0 {
         return Err(Error::file(path, "contains no audio"));
     }
-    for ch in &mut out {
-        ch.shrink_to_fit();
+    // Give back a large over-reservation (trimmed or shorter than announced), not the slack.
+    if out[0].capacity() > frames + frames / 8 + 65_536 {
+        for ch in &mut out {
+            ch.shrink_to_fit();
+        }
     }
 
     let bits = if lossy { None } else { params.bits_per_sample };
