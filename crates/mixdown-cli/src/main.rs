@@ -1,1 +1,363 @@
-fn main() {}
+//! The `mixdown` command: a thin shell over mixdown-core. Parses arguments, shows progress,
+//! prints summaries and one-line errors. All the work happens in the library.
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use mixdown_core::master::{self, MasterJob, MasterOptions};
+use mixdown_core::report::MasterReport;
+use mixdown_core::targets::{Target, PRESETS};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Examples:
+  mixdown demo                                    synthesise a song, master it, show the result
+  mixdown master song.wav -o song-master.wav      master for streaming (-14 LUFS, -1 dBTP)
+  mixdown master song.flac -o out.flac --target apple --report report.json
+  mixdown master song.wav -o out.wav --lufs -16 --true-peak -1.5
+
+Every master is measured after it is made, by mixdown's meters and by an independent one
+(the ebur128 crate); the summary says plainly if a target could not be reached.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mixdown",
+    version,
+    about = "Automatic mixing and mastering, with every decision shown.",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Master a finished mix for a destination (streaming, CD, broadcast, podcast...).
+    #[command(after_help = master_help())]
+    Master(MasterArgs),
+    /// No files needed: synthesise a short song, write its stems and mix, master it, and
+    /// show the before/after figures.
+    Demo(DemoArgs),
+}
+
+fn master_help() -> String {
+    let mut s = String::from("Targets:\n");
+    for (name, _, _, what) in PRESETS {
+        s += &format!("  {name:<10} {what}\n");
+    }
+    s += "\nThe chain, in order (each stage can be switched off):\n\
+  1. tonal EQ toward a target curve (gentle, bounded; --amount)\n\
+  2. glue compression, backed off if it would flatten the song\n\
+  3. stereo: mono bass below a crossover when the low end is wide; optional width\n\
+  4. true-peak limiter (4x oversampled detection, look-ahead, no clipping)\n\
+  5. loudness: gain found by measuring after the limiter until the target is met\n\
+  6. TPDF dither to the output bit depth\n";
+    s
+}
+
+#[derive(Args, Debug, Clone)]
+struct ChainArgs {
+    /// Delivery target: streaming, apple, youtube, cd, broadcast, podcast.
+    #[arg(long, short = 't', value_name = "NAME")]
+    target: Option<String>,
+    /// Integrated loudness to reach, LUFS (overrides the target's).
+    #[arg(long, value_name = "LUFS", allow_hyphen_values = true)]
+    lufs: Option<f64>,
+    /// True-peak ceiling, dBTP (overrides the target's).
+    #[arg(long = "true-peak", value_name = "DBTP", allow_hyphen_values = true)]
+    true_peak: Option<f64>,
+    /// How far the tonal EQ moves toward the target curve, 0 to 1.
+    #[arg(long, default_value_t = 0.5, value_name = "0..1")]
+    amount: f64,
+    /// Most loudness the limiter may take away before mixdown stops pushing, LU.
+    #[arg(long = "max-limiting", default_value_t = master::decide::DEFAULT_MAX_LIMITING_LU, value_name = "LU")]
+    max_limiting: f64,
+    /// Make the bass mono below this frequency (default: only when the low end is wide, at 120 Hz).
+    #[arg(long = "mono-bass", value_name = "HZ")]
+    mono_bass: Option<f64>,
+    /// Stereo width above the bass crossover (1 = unchanged, 0 = mono, 1.2 = wider).
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    width: f64,
+    /// Switch off the tonal EQ.
+    #[arg(long = "no-eq")]
+    no_eq: bool,
+    /// Switch off the glue compressor.
+    #[arg(long = "no-glue")]
+    no_glue: bool,
+    /// Switch off the stereo stage (mono bass, width).
+    #[arg(long = "no-stereo")]
+    no_stereo: bool,
+    /// Switch off the limiter (the ceiling is then kept by lowering the gain).
+    #[arg(long = "no-limiter")]
+    no_limiter: bool,
+    /// Switch off the loudness stage (no gain change; the limiter still keeps the ceiling).
+    #[arg(long = "no-loudness")]
+    no_loudness: bool,
+}
+
+#[derive(Args, Debug)]
+struct MasterArgs {
+    /// The mix to master (WAV, FLAC, AIFF, MP3, Ogg Vorbis, M4A/AAC; mono or stereo).
+    input: PathBuf,
+    /// Where to write the master (.wav or .flac). Never the input.
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Output bit depth: 16, 24, or 32 (32-bit float, WAV only). Default: 24, or 16 for a 16-bit WAV source.
+    #[arg(long = "bit-depth", value_name = "BITS")]
+    bit_depth: Option<u32>,
+    /// Output sample rate (default: the input's), converted with a high-quality resampler.
+    #[arg(long = "sample-rate", value_name = "HZ")]
+    sample_rate: Option<u32>,
+    /// Write a JSON report of every measurement and every choice here.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// Folder for the demo's files (stems, rough mix, master, report).
+    #[arg(long, short, default_value = "mixdown-demo", value_name = "DIR")]
+    out: PathBuf,
+    /// Length of the song, seconds (20 to 40).
+    #[arg(long, default_value_t = 30.0)]
+    seconds: f64,
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn options(c: &ChainArgs) -> Result<MasterOptions, String> {
+    let target = Target::resolve(c.target.as_deref(), c.lufs, c.true_peak)?;
+    if !(0.0..=1.0).contains(&c.amount) {
+        return Err(format!(
+            "--amount {} is out of range; give 0 to 1",
+            c.amount
+        ));
+    }
+    if !(0.0..=20.0).contains(&c.max_limiting) {
+        return Err(format!(
+            "--max-limiting {} is out of range; give 0 to 20 LU",
+            c.max_limiting
+        ));
+    }
+    if !(0.0..=2.0).contains(&c.width) {
+        return Err(format!("--width {} is out of range; give 0 to 2", c.width));
+    }
+    if let Some(f) = c.mono_bass {
+        if !(20.0..=500.0).contains(&f) {
+            return Err(format!(
+                "--mono-bass {f} is out of range; give 20 to 500 Hz"
+            ));
+        }
+    }
+    let mut o = MasterOptions::new(target);
+    o.eq_amount = c.amount;
+    o.max_limiting_lu = c.max_limiting;
+    o.mono_bass_hz = c.mono_bass;
+    o.width = c.width;
+    o.eq = !c.no_eq;
+    o.glue = !c.no_glue;
+    o.stereo = !c.no_stereo;
+    o.limiter = !c.no_limiter;
+    o.loudness = !c.no_loudness;
+    Ok(o)
+}
+
+/// A progress bar on stderr, hidden when quiet or not a terminal.
+fn progress_bar(quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(1000);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg:<22} [{bar:30}] {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb
+}
+
+/// Stages and their share of the bar.
+fn stage_span(stage: &str) -> (f64, f64) {
+    match stage {
+        "decode" => (0.0, 0.15),
+        "resample" => (0.15, 0.2),
+        "analyse" => (0.2, 0.3),
+        "decide" => (0.3, 0.45),
+        "eq and glue" => (0.45, 0.6),
+        "stereo" => (0.6, 0.62),
+        "limiter and loudness" => (0.62, 0.8),
+        "verify" => (0.8, 0.9),
+        "encode" => (0.9, 1.0),
+        _ => (0.0, 1.0),
+    }
+}
+
+fn write_report(path: &Path, report: &MasterReport, inputs: &[&Path]) -> Result<(), String> {
+    master::run::check_output_path(path, inputs).map_err(|e| e.to_string())?;
+    let json =
+        serde_json::to_string_pretty(report).map_err(|e| format!("{}: {e}", path.display()))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.mixdown-tmp-{}", std::process::id()));
+    std::fs::write(&tmp, json + "\n")
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            format!("{}: cannot write the report: {e}", path.display())
+        })
+}
+
+fn cmd_master(a: MasterArgs) -> Result<(), String> {
+    let opts = options(&a.chain)?;
+    if let Some(r) = &a.report {
+        master::run::check_output_path(r, &[&a.input]).map_err(|e| e.to_string())?;
+        if r == &a.output {
+            return Err(format!(
+                "{}: the report and the master cannot be the same file",
+                r.display()
+            ));
+        }
+    }
+    let job = MasterJob {
+        input: a.input.clone(),
+        output: a.output.clone(),
+        options: opts,
+        sample_rate: a.sample_rate,
+        bit_depth: a.bit_depth,
+    };
+    let pb = progress_bar(a.quiet);
+    let report = master::run(&job, &|stage, frac| {
+        let (lo, hi) = stage_span(stage);
+        pb.set_message(stage.to_string());
+        pb.set_position(((lo + (hi - lo) * frac) * 1000.0) as u64);
+    })
+    .map_err(|e| e.to_string());
+    pb.finish_and_clear();
+    let report = report?;
+    if let Some(r) = &a.report {
+        write_report(r, &report, &[&a.input])?;
+    }
+    if !a.quiet {
+        println!(
+            "mixdown master: {} -> {}\n",
+            a.input.display(),
+            a.output.display()
+        );
+        print!("{}", report.summary());
+        if let Some(r) = &a.report {
+            println!("Report: {}", r.display());
+        }
+    }
+    Ok(())
+}
+
+fn cmd_demo(a: DemoArgs) -> Result<(), String> {
+    use mixdown_core::io::encode::{write_file, EncodeSpec, FileFormat, SampleFormat};
+    let opts = options(&a.chain)?;
+    if !(20.0..=40.0).contains(&a.seconds) {
+        return Err(format!(
+            "--seconds {} is out of range; give 20 to 40",
+            a.seconds
+        ));
+    }
+    let stems_dir = a.out.join("stems");
+    std::fs::create_dir_all(&stems_dir).map_err(|e| {
+        format!(
+            "{}: cannot create the demo folder: {e}",
+            stems_dir.display()
+        )
+    })?;
+    let song = mixdown_core::demo::synth_song(44_100, a.seconds, 1);
+    let spec = EncodeSpec {
+        format: FileFormat::Wav,
+        sample_format: SampleFormat::Int24,
+        dither: true,
+        dither_seed: master::run::DITHER_SEED,
+    };
+    for stem in &song.stems {
+        let p = stems_dir.join(format!("{}.wav", stem.name));
+        write_file(&p, &stem.buffer, &spec).map_err(|e| e.to_string())?;
+    }
+    let mix_path = a.out.join("mix.wav");
+    write_file(&mix_path, &song.rough_mix(), &spec).map_err(|e| e.to_string())?;
+    if !a.quiet {
+        println!(
+            "mixdown demo: synthesised a {:.0} s song at {:.0} BPM ({} stems) in {}",
+            a.seconds,
+            song.tempo_bpm,
+            song.stems.len(),
+            stems_dir.display()
+        );
+        println!("Rough mix (unmastered): {}\n", mix_path.display());
+    }
+    let master_path = a.out.join("master.wav");
+    let report_path = a.out.join("report.json");
+    let job = MasterJob {
+        input: mix_path.clone(),
+        output: master_path.clone(),
+        options: opts,
+        sample_rate: None,
+        bit_depth: Some(24),
+    };
+    let pb = progress_bar(a.quiet);
+    let report = master::run(&job, &|stage, frac| {
+        let (lo, hi) = stage_span(stage);
+        pb.set_message(stage.to_string());
+        pb.set_position(((lo + (hi - lo) * frac) * 1000.0) as u64);
+    })
+    .map_err(|e| e.to_string());
+    pb.finish_and_clear();
+    let report = report?;
+    write_report(&report_path, &report, &[&mix_path])?;
+    if !a.quiet {
+        print!("{}", report.summary());
+        println!(
+            "Master: {}\nReport: {}",
+            master_path.display(),
+            report_path.display()
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    // No panic reaches a user as a backtrace: say what happened in one line.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        eprintln!("error: mixdown hit an internal error ({msg}); no input was changed. Please report this.");
+    }));
+    let cli = Cli::parse();
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::Master(a) => cmd_master(a),
+        Command::Demo(a) => cmd_demo(a),
+    });
+    match result {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+        Err(_) => ExitCode::from(70),
+    }
+}

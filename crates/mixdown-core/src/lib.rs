@@ -4,10 +4,15 @@
 //!                                                       │
 //!        Report ◀─verify/measure◀── encode ◀──── render ◀┘
 
+pub mod analysis;
 pub mod audio;
 pub mod demo;
 pub mod error;
 pub mod io;
+pub mod master;
+pub mod report;
+pub mod targets;
+pub mod verify;
 
 pub use audio::AudioBuffer;
 pub use error::{Error, Result};

@@ -43,24 +43,13 @@ impl Default for LimiterParams {
     }
 }
 
-/// What the limiter did, for reports.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct GainReductionStats {
-    /// Largest gain reduction, dB (positive number).
-    pub max_db: f64,
-    /// Mean gain reduction over the whole signal, dB.
-    pub mean_db: f64,
-    /// Mean gain reduction over the samples where it exceeds 0.1 dB.
-    pub mean_active_db: f64,
-    /// Share of the samples with more than 0.1 dB of gain reduction (0..1).
-    pub active_fraction: f64,
-}
+pub use crate::compressor::GainReductionStats;
 
-impl GainReductionStats {
-    /// Statistics of a linear gain curve (values in (0, 1]).
-    pub fn from_gain(gain: &[f32]) -> Self {
+/// Gain-reduction statistics of a linear gain curve (values in (0, 1]).
+pub fn gain_reduction_stats(gain: &[f32]) -> GainReductionStats {
+    {
         if gain.is_empty() {
-            return Self::default();
+            return GainReductionStats::default();
         }
         let thresh = 10f32.powf(-0.1 / 20.0);
         let mut min_g = 1.0f32;
@@ -130,7 +119,47 @@ impl GainPlanner {
     /// Fill `gain` with the gain curve that keeps `pre_gain * env` under `ceiling` (linear).
     pub fn plan(&mut self, env: &[f32], pre_gain: f32, ceiling: f32, gain: &mut [f32]) {
         assert_eq!(env.len(), gain.len());
-        let n = env.len();
+        self.plan_impl(
+            |i| {
+                let p = pre_gain * env[i];
+                if p > ceiling {
+                    ceiling / p
+                } else {
+                    1.0
+                }
+            },
+            gain,
+        );
+    }
+
+    /// Like [`GainPlanner::plan`], with a slowly varying gain `contour[i / chunk]` applied
+    /// before the limiter as well (the signal the limiter sees is `pre_gain · contour · x`).
+    pub fn plan_with_contour(
+        &mut self,
+        env: &[f32],
+        pre_gain: f32,
+        contour: &[f32],
+        chunk: usize,
+        ceiling: f32,
+        gain: &mut [f32],
+    ) {
+        assert_eq!(env.len(), gain.len());
+        assert!(contour.len() * chunk >= env.len(), "contour too short");
+        self.plan_impl(
+            |i| {
+                let p = pre_gain * contour[i / chunk] * env[i];
+                if p > ceiling {
+                    ceiling / p
+                } else {
+                    1.0
+                }
+            },
+            gain,
+        );
+    }
+
+    fn plan_impl(&mut self, need: impl Fn(usize) -> f32, gain: &mut [f32]) {
+        let n = gain.len();
         if n == 0 {
             return;
         }
@@ -139,14 +168,6 @@ impl GainPlanner {
         let cap = self.deque_idx.len();
         // 1. sliding minimum of the required gain over [i - hold, i + la]
         //    (monotonic deque in a ring; values are copied so `gain` can be written in place).
-        let need = |i: usize| -> f32 {
-            let p = pre_gain * env[i];
-            if p > ceiling {
-                ceiling / p
-            } else {
-                1.0
-            }
-        };
         let (mut head, mut len) = (0usize, 0usize);
         let mut next_in = 0usize; // next index of env to enter the window
         for (i, g) in gain.iter_mut().enumerate() {
@@ -282,7 +303,7 @@ pub fn limit(
         *c = o;
     }
     LimitResult {
-        stats: GainReductionStats::from_gain(&gain),
+        stats: gain_reduction_stats(&gain),
         true_peak_dbtp: tp_db,
         ceiling_used_dbtp: ceiling_db,
         passes,

@@ -222,6 +222,19 @@ pub fn predict_subblocks(
     sample_rate: u32,
     out: &mut Vec<f64>,
 ) {
+    predict_subblocks_with_contour(chunks, chunk, gain, None, pre_gain, sample_rate, out)
+}
+
+/// [`predict_subblocks`] with an extra per-chunk gain `contour` (linear).
+pub fn predict_subblocks_with_contour(
+    chunks: &[f32],
+    chunk: usize,
+    gain: &[f32],
+    contour: Option<&[f32]>,
+    pre_gain: f32,
+    sample_rate: u32,
+    out: &mut Vec<f64>,
+) {
     let sub = subblock_len(sample_rate);
     let per_sub = (sub / chunk).max(1);
     let count = chunks.len() / per_sub;
@@ -232,7 +245,10 @@ pub fn predict_subblocks(
         let mut acc = 0.0f64;
         for c in b * per_sub..(b + 1) * per_sub {
             let g = &gain[c * chunk..((c + 1) * chunk).min(gain.len())];
-            let ms = g.iter().map(|&v| v * v).sum::<f32>() / chunk as f32;
+            let mut ms = g.iter().map(|&v| v * v).sum::<f32>() / chunk as f32;
+            if let Some(k) = contour {
+                ms *= k[c] * k[c];
+            }
             acc += (chunks[c] * ms) as f64;
         }
         out.push(acc * pg2 / sub as f64);

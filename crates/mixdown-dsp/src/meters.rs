@@ -104,17 +104,39 @@ pub struct Stereo {
 }
 
 pub fn stereo(left: &[f32], right: &[f32]) -> Stereo {
-    let mut ll = [0.0f64; 2];
-    let mut rr = [0.0f64; 2];
-    let mut lr = [0.0f64; 2];
-    for (i, (&l, &r)) in left.iter().zip(right).enumerate() {
-        let (l, r) = (l as f64, r as f64);
-        let k = i & 1;
-        ll[k] += l * l;
-        rr[k] += r * r;
-        lr[k] += l * r;
+    let mut acc = StereoAccumulator::default();
+    acc.push(left, right);
+    acc.finish()
+}
+
+/// Accumulates the sums behind [`Stereo`] over blocks.
+#[derive(Clone, Debug, Default)]
+pub struct StereoAccumulator {
+    ll: f64,
+    rr: f64,
+    lr: f64,
+}
+
+impl StereoAccumulator {
+    pub fn push(&mut self, left: &[f32], right: &[f32]) {
+        let (mut ll, mut rr, mut lr) = (0.0f64, 0.0f64, 0.0f64);
+        for (&l, &r) in left.iter().zip(right) {
+            let (l, r) = (l as f64, r as f64);
+            ll += l * l;
+            rr += r * r;
+            lr += l * r;
+        }
+        self.ll += ll;
+        self.rr += rr;
+        self.lr += lr;
     }
-    let (ll, rr, lr) = (ll[0] + ll[1], rr[0] + rr[1], lr[0] + lr[1]);
+
+    pub fn finish(&self) -> Stereo {
+        stereo_from_sums(self.ll, self.rr, self.lr)
+    }
+}
+
+fn stereo_from_sums(ll: f64, rr: f64, lr: f64) -> Stereo {
     // mid/side energies from the same sums
     let mid = (ll + rr + 2.0 * lr) / 4.0;
     let side = ((ll + rr - 2.0 * lr) / 4.0).max(0.0);

@@ -1,0 +1,371 @@
+//! The mastering engineer's judgement: from the analysis, the target and the user's wishes to
+//! a [`MasterChain`]. Every choice carries its reason.
+
+use super::chain::*;
+use super::tonal::{self, TonalLimits};
+use crate::analysis::Analysis;
+use crate::audio::AudioBuffer;
+use crate::targets::Target;
+use mixdown_dsp::biquad::{FilterChain, FilterKind};
+use mixdown_dsp::compressor::{Compressor, CompressorParams, Detector};
+use mixdown_dsp::limiter::LimiterParams;
+use mixdown_dsp::loudness::{self, KMeter};
+
+/// What the user asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MasterOptions {
+    pub target: Target,
+    /// Tonal EQ amount, 0..1.
+    pub eq_amount: f64,
+    pub eq: bool,
+    pub glue: bool,
+    pub stereo: bool,
+    pub limiter: bool,
+    pub loudness: bool,
+    /// Crossover for mono bass, Hz (None: decide from the analysis).
+    pub mono_bass_hz: Option<f64>,
+    /// Stereo width above the crossover (1 = unchanged).
+    pub width: f64,
+    /// Most loudness the limiter may take away, LU.
+    pub max_limiting_lu: f64,
+    /// Output bit depth (None for float output).
+    pub output_bits: Option<u32>,
+}
+
+impl MasterOptions {
+    pub fn new(target: Target) -> Self {
+        MasterOptions {
+            target,
+            eq_amount: 0.5,
+            eq: true,
+            glue: true,
+            stereo: true,
+            limiter: true,
+            loudness: true,
+            mono_bass_hz: None,
+            width: 1.0,
+            max_limiting_lu: DEFAULT_MAX_LIMITING_LU,
+            output_bits: Some(24),
+        }
+    }
+}
+
+/// Default cap on the loudness the limiter may take away.
+pub const DEFAULT_MAX_LIMITING_LU: f64 = 4.0;
+/// Headroom kept under the ceiling on our own meter (covers meters that read a little higher).
+pub const TRUE_PEAK_MARGIN_DB: f64 = 0.05;
+/// Default crossover for mono bass.
+pub const MONO_BASS_HZ: f64 = 120.0;
+/// The whole chain keeps at least this share of the input's loudness range (dynamics guard).
+pub const KEEP_LRA: f64 = 0.85;
+/// The glue compressor must keep at least this share of the input's loudness range.
+pub const GLUE_KEEPS_LRA: f64 = 0.9;
+
+fn decide_eq(an: &Analysis, opts: &MasterOptions) -> EqStage {
+    if !opts.eq {
+        return EqStage {
+            enabled: false,
+            amount: opts.eq_amount,
+            bands: vec![],
+            why: "switched off (--no-eq)".into(),
+        };
+    }
+    let fit = tonal::fit(
+        &an.spectrum,
+        an.sample_rate,
+        opts.eq_amount,
+        &TonalLimits::default(),
+    );
+    if fit.bands.is_empty() {
+        return EqStage {
+            enabled: false,
+            amount: opts.eq_amount,
+            bands: vec![],
+            why: "the tonal balance is already close to the target curve; no EQ needed".into(),
+        };
+    }
+    let (mut lo, mut hi) = (0.0f64, 0.0f64);
+    for v in &fit.applied_db {
+        lo = lo.min(*v);
+        hi = hi.max(*v);
+    }
+    EqStage {
+        enabled: true,
+        amount: opts.eq_amount,
+        bands: fit.bands,
+        why: format!(
+            "moves the long-term spectrum {:.0}% of the way toward the target curve (largest cut {:.1} dB, largest boost {:.1} dB)",
+            opts.eq_amount * 100.0,
+            lo,
+            hi
+        ),
+    }
+}
+
+/// 95th percentile of 50 ms RMS levels of the mid signal, dBFS.
+fn loud_level_db(buf: &AudioBuffer) -> Option<f64> {
+    let win = (buf.sample_rate as usize / 20).max(1);
+    let n = buf.frames();
+    let mut levels: Vec<f64> = Vec::with_capacity(n / win + 1);
+    let mut start = 0;
+    while start + win <= n {
+        let mut acc = 0.0f64;
+        for i in start..start + win {
+            let m: f32 = buf.channels.iter().map(|c| c[i]).sum::<f32>() / buf.num_channels() as f32;
+            acc += (m as f64) * (m as f64);
+        }
+        let ms = acc / win as f64;
+        if ms > 1e-10 {
+            levels.push(10.0 * ms.log10());
+        }
+        start += win;
+    }
+    if levels.is_empty() {
+        return None;
+    }
+    levels.sort_by(|a, b| a.total_cmp(b));
+    Some(levels[((levels.len() - 1) as f64 * 0.95).round() as usize])
+}
+
+/// Loudness range after EQ + glue, rendered block by block into a meter (no full-size copy).
+fn trial_lra(buf: &AudioBuffer, eq: &[FilterKind], glue: &CompressorParams) -> Option<f64> {
+    let sr = buf.sample_rate;
+    let ch = buf.num_channels();
+    let mut filt = FilterChain::new(eq, sr as f64, ch);
+    let mut comp = Compressor::new(glue.clone(), sr as f64, ch);
+    let mut meter = KMeter::new(ch, sr, false);
+    let block = 8192;
+    let mut scratch: Vec<Vec<f32>> = vec![vec![0.0; block]; ch];
+    let n = buf.frames();
+    let mut start = 0;
+    while start < n {
+        let len = block.min(n - start);
+        for (s, c) in scratch.iter_mut().zip(&buf.channels) {
+            s[..len].copy_from_slice(&c[start..start + len]);
+        }
+        let mut views: Vec<&mut [f32]> = scratch.iter_mut().map(|s| &mut s[..len]).collect();
+        filt.process(&mut views);
+        comp.process(&mut views);
+        let ro: Vec<&[f32]> = views.iter().map(|s| &**s).collect();
+        meter.push(&ro);
+        start += len;
+    }
+    loudness::loudness_range(meter.subblocks())
+}
+
+fn decide_glue(buf: &AudioBuffer, an: &Analysis, opts: &MasterOptions, eq: &EqStage) -> GlueStage {
+    let mut params = CompressorParams {
+        threshold_db: 0.0,
+        ratio: 1.5,
+        knee_db: 6.0,
+        attack_ms: 30.0,
+        release_ms: 250.0,
+        makeup_db: 0.0,
+        detector: Detector::Rms { window_ms: 30.0 },
+        auto_release: true,
+        sidechain_hpf_hz: Some(90.0),
+    };
+    let off = |params: CompressorParams, why: String| GlueStage {
+        enabled: false,
+        params,
+        why,
+    };
+    if !opts.glue {
+        return off(params, "switched off (--no-glue)".into());
+    }
+    let Some(lra_in) = an.loudness.loudness_range_lu else {
+        return off(
+            params,
+            "too short to judge its dynamics (under 3 s); left alone".into(),
+        );
+    };
+    let plr = an.plr_db.unwrap_or(0.0);
+    if plr < 12.0 {
+        return off(
+            params,
+            format!(
+                "already dense (peak-to-loudness ratio {plr:.1} dB); glue would only flatten it"
+            ),
+        );
+    }
+    if lra_in < 2.0 {
+        return off(
+            params,
+            format!(
+                "already very even (loudness range {lra_in:.1} LU); glue would only flatten it"
+            ),
+        );
+    }
+    let Some(loud) = loud_level_db(buf) else {
+        return off(params, "no programme level to work with".into());
+    };
+    if plr > 17.0 {
+        params.ratio = 2.0;
+    }
+    let eq_bands: Vec<FilterKind> = if eq.enabled { eq.bands.clone() } else { vec![] };
+    for (attempt, below) in [4.0, 2.0, 0.0].iter().enumerate() {
+        params.threshold_db = ((loud - below) * 10.0).round() / 10.0;
+        if let Some(lra) = trial_lra(buf, &eq_bands, &params) {
+            if lra >= GLUE_KEEPS_LRA * lra_in {
+                return GlueStage {
+                    enabled: true,
+                    params: params.clone(),
+                    why: format!(
+                        "{:.1}:1 from {:.1} dBFS (the loudest 5% of the song sits {below:.0} dB above it): holds the peaks together, keeps the loudness range at {:.1} of {:.1} LU{}",
+                        params.ratio,
+                        params.threshold_db,
+                        lra,
+                        lra_in,
+                        if attempt > 0 { " (backed off to protect the dynamics)" } else { "" }
+                    ),
+                };
+            }
+        }
+    }
+    off(
+        params,
+        format!("even gentle glue would shrink the loudness range below {:.0}% of {lra_in:.1} LU; left alone", GLUE_KEEPS_LRA * 100.0),
+    )
+}
+
+fn decide_stereo(an: &Analysis, opts: &MasterOptions) -> StereoStage {
+    let width = opts.width;
+    let none = |why: String| StereoStage {
+        enabled: false,
+        mono_below_hz: None,
+        width: 1.0,
+        why,
+    };
+    if an.channels < 2 {
+        return none("mono file; nothing to do".into());
+    }
+    if !opts.stereo {
+        return none("switched off (--no-stereo)".into());
+    }
+    let low = an.low_end.as_ref();
+    let side_db = low.and_then(|s| s.side_to_mid_db);
+    let want_mono_bass = opts.mono_bass_hz.is_some() || side_db.is_some_and(|d| d > -25.0);
+    let mono_below_hz = want_mono_bass.then(|| opts.mono_bass_hz.unwrap_or(MONO_BASS_HZ));
+    let width_changes = (width - 1.0).abs() > 1e-6;
+    if mono_below_hz.is_none() && !width_changes {
+        return none(match side_db {
+            Some(d) => format!(
+                "low end already centred (side {d:.0} dB under mid below 150 Hz); left alone"
+            ),
+            None => "low end already mono; left alone".into(),
+        });
+    }
+    let mut why = Vec::new();
+    if let Some(f) = mono_below_hz {
+        why.push(match (opts.mono_bass_hz, side_db) {
+            (Some(_), _) => format!("mono below {f:.0} Hz as asked"),
+            (None, Some(d)) => format!(
+                "mono below {f:.0} Hz: the low end has side energy only {:.0} dB under the mid, which blurs the bass and can cancel in mono",
+                -d
+            ),
+            (None, None) => format!("mono below {f:.0} Hz"),
+        });
+    }
+    if width_changes {
+        why.push(format!("width {width:.2}x above the crossover as asked"));
+    }
+    StereoStage {
+        enabled: true,
+        mono_below_hz,
+        width,
+        why: why.join("; "),
+    }
+}
+
+/// The lowest frequency with real energy: the lowest 1/3-octave band within 15 dB of the
+/// loudest band (the bass fundamental region of most music, the voice's low end in speech).
+fn lowest_strong_hz(an: &Analysis) -> f64 {
+    let max = an
+        .spectrum
+        .level_db
+        .iter()
+        .flatten()
+        .fold(f64::MIN, |m, &v| m.max(v));
+    an.spectrum
+        .centres_hz
+        .iter()
+        .zip(&an.spectrum.level_db)
+        .find(|(c, l)| **c >= 20.0 && l.is_some_and(|l| l > max - 15.0))
+        .map(|(c, _)| *c)
+        .unwrap_or(40.0)
+}
+
+fn decide_limiter(an: &Analysis, opts: &MasterOptions) -> LimiterStage {
+    // Hold the gain for half a cycle of the lowest strong frequency, so it cannot ripple
+    // inside a bass cycle (that ripple is what a limiter's distortion is); release over a few
+    // holds, so the limiter lets go as soon as it safely can and costs little loudness.
+    let f_low = lowest_strong_hz(an);
+    let hold_ms = (550.0 / f_low).clamp(4.0, 20.0).round();
+    let release_ms = (4.0 * hold_ms).clamp(20.0, 100.0).round();
+    let params = LimiterParams {
+        ceiling_dbtp: opts.target.true_peak_dbtp,
+        lookahead_ms: 2.0,
+        hold_ms,
+        release_ms,
+    };
+    LimiterStage {
+        enabled: opts.limiter,
+        why: if !opts.limiter {
+            "switched off (--no-limiter): the ceiling is kept by lowering the gain instead".into()
+        } else {
+            format!(
+                "true-peak ceiling {:.1} dBTP, 2 ms look-ahead; {hold_ms:.0} ms hold (half a cycle of the lowest strong band, {f_low:.0} Hz, so the gain cannot ripple inside it), {release_ms:.0} ms release",
+                params.ceiling_dbtp
+            )
+        },
+        params,
+        margin_db: TRUE_PEAK_MARGIN_DB,
+        max_limiting_lu: opts.max_limiting_lu,
+        lra_floor_lu: an
+            .loudness
+            .loudness_range_lu
+            .filter(|&l| l >= 1.0)
+            .map(|l| (KEEP_LRA * l * 100.0).round() / 100.0),
+    }
+}
+
+/// Decide the whole chain. `buf` is the input (read only: the glue guard renders trials from it).
+pub fn decide(buf: &AudioBuffer, an: &Analysis, opts: &MasterOptions) -> MasterChain {
+    let eq = decide_eq(an, opts);
+    let glue = decide_glue(buf, an, opts, &eq);
+    let stereo = decide_stereo(an, opts);
+    let limiter = decide_limiter(an, opts);
+    let loudness = LoudnessStage {
+        enabled: opts.loudness,
+        gain_db: if opts.loudness { None } else { Some(0.0) },
+        why: if opts.loudness {
+            format!(
+                "gain found by measuring after the limiter until the output reads {:.1} LUFS",
+                opts.target.lufs
+            )
+        } else {
+            "switched off (--no-loudness): no gain change".into()
+        },
+    };
+    let dither = match opts.output_bits {
+        Some(b) => DitherStage {
+            enabled: true,
+            bits: Some(b),
+            why: format!("TPDF dither to {b} bits: quantisation becomes benign noise, no distortion on fades"),
+        },
+        None => DitherStage {
+            enabled: false,
+            bits: None,
+            why: "32-bit float output: nothing to dither".into(),
+        },
+    };
+    MasterChain {
+        target: opts.target.clone(),
+        eq,
+        glue,
+        stereo,
+        limiter,
+        loudness,
+        dither,
+    }
+}

@@ -1,0 +1,295 @@
+//! The whole `mixdown master` job: decode, check, analyse, decide, render, verify, encode,
+//! report. The CLI is a thin shell around [`run`].
+
+use super::decide::{decide, MasterOptions};
+use super::render::render;
+use crate::analysis::{analyse, Analysis};
+use crate::audio::AudioBuffer;
+use crate::error::{Error, Result};
+use crate::io::decode::{decode_file, DecodeInfo};
+use crate::io::encode::{default_sample_format, write_file, EncodeSpec, FileFormat, SampleFormat};
+use crate::io::resample::resample;
+use crate::report::{FileInfo, MasterReport, Verdict};
+use crate::verify::ebur128_check;
+use std::path::{Path, PathBuf};
+
+/// Seed of the dither noise: fixed, so the same input always gives the same bits.
+pub const DITHER_SEED: u64 = 0x6d69_7864_6f77_6e31;
+/// Tolerance of the loudness verdict, LU.
+pub const LOUDNESS_TOLERANCE_LU: f64 = 0.2;
+
+/// A mastering job.
+#[derive(Clone, Debug)]
+pub struct MasterJob {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub options: MasterOptions,
+    /// Output sample rate (None: the input's).
+    pub sample_rate: Option<u32>,
+    /// Output bit depth: 16, 24 or 32 (float). None: chosen from the format and the input.
+    pub bit_depth: Option<u32>,
+}
+
+/// The canonical form of a path that may not exist yet (its folder must).
+fn canonical_target(p: &Path) -> Option<PathBuf> {
+    if let Ok(c) = p.canonicalize() {
+        return Some(c);
+    }
+    let parent = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Some(parent.canonicalize().ok()?.join(p.file_name()?))
+}
+
+/// Refuse an output that would overwrite an input, or that cannot be written.
+pub fn check_output_path(output: &Path, inputs: &[&Path]) -> Result<()> {
+    let parent = match output.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(Error::file(
+            output,
+            format!(
+                "the folder {} does not exist; create it first",
+                parent.display()
+            ),
+        ));
+    }
+    if output.is_dir() {
+        return Err(Error::file(
+            output,
+            "is a folder; give a file name such as song-master.wav",
+        ));
+    }
+    let out = canonical_target(output);
+    for inp in inputs {
+        if let (Some(o), Ok(i)) = (&out, inp.canonicalize()) {
+            if *o == i {
+                return Err(Error::file(
+                    output,
+                    "is the input file; mixdown never overwrites an input. Choose another output name",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuse audio that cannot be mastered, with the reason.
+pub fn check_audio(path: &Path, buf: &AudioBuffer) -> Result<()> {
+    if buf.frames() == 0 {
+        return Err(Error::file(path, "contains no audio (0 samples)"));
+    }
+    let (bad, first) = buf.non_finite();
+    if bad > 0 {
+        let at = first.unwrap_or(0) as f64 / buf.sample_rate.max(1) as f64;
+        return Err(Error::file(
+            path,
+            format!(
+                "contains {bad} invalid samples (NaN or infinity), the first at {}; the file is damaged. Re-export it from your editor",
+                clock(at)
+            ),
+        ));
+    }
+    if buf.is_digital_silence() {
+        return Err(Error::file(
+            path,
+            "is digital silence; there is nothing to master",
+        ));
+    }
+    if buf.duration_s() < 0.4 {
+        return Err(Error::file(
+            path,
+            format!(
+                "is only {:.0} ms long; loudness can only be measured on 0.4 s or more",
+                buf.duration_s() * 1000.0
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// m:ss.mmm
+pub fn clock(seconds: f64) -> String {
+    let m = (seconds / 60.0).floor();
+    format!("{}:{:06.3}", m as u64, seconds - 60.0 * m)
+}
+
+fn file_info(path: &Path, info: &DecodeInfo) -> FileInfo {
+    FileInfo {
+        path: path.display().to_string(),
+        format: info.container.clone(),
+        sample_format: info.sample_format.clone(),
+        sample_rate: info.sample_rate,
+        channels: info.channels,
+        frames: info.frames,
+        lossy: info.lossy,
+    }
+}
+
+/// Run a mastering job. `progress(stage, fraction)` reports the work as it goes.
+pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport> {
+    let format = FileFormat::from_path(&job.output)?;
+    let sample_format = job
+        .bit_depth
+        .map(SampleFormat::from_bit_depth)
+        .transpose()?;
+    if format == FileFormat::Flac && sample_format == Some(SampleFormat::Float32) {
+        return Err(Error::file(
+            &job.output,
+            "FLAC cannot store 32-bit float; use --bit-depth 16 or 24, or write a .wav",
+        ));
+    }
+    check_output_path(&job.output, &[&job.input])?;
+    if let Some(sr) = job.sample_rate {
+        if !(8_000..=192_000).contains(&sr) {
+            return Err(Error::usage(format!(
+                "--sample-rate {sr} is out of range; use 8000 to 192000 Hz"
+            )));
+        }
+    }
+    progress("decode", 0.0);
+    let (mut buf, info) = decode_file(&job.input)?;
+    check_audio(&job.input, &buf)?;
+    progress("decode", 1.0);
+    let mut notes = Vec::new();
+    if info.lossy {
+        notes.push(format!(
+            "the input is {} (lossy); master from the lossless mix if you have it",
+            info.container
+        ));
+    }
+    if info.skipped_packets > 0 {
+        notes.push(format!(
+            "{} damaged packets in the input were skipped",
+            info.skipped_packets
+        ));
+    }
+    if let Some(sr) = job.sample_rate {
+        if sr != buf.sample_rate {
+            progress("resample", 0.0);
+            buf = resample(&buf, sr).map_err(|e| e.in_file(&job.input))?;
+            progress("resample", 1.0);
+        }
+    }
+    let sample_format = sample_format.unwrap_or_else(|| {
+        default_sample_format(
+            format,
+            info.bits_per_sample,
+            info.sample_format.contains("float"),
+        )
+    });
+    let mut options = job.options.clone();
+    options.output_bits = match sample_format {
+        SampleFormat::Float32 => None,
+        other => Some(other.bits()),
+    };
+
+    progress("analyse", 0.0);
+    let before = analyse(&buf);
+    progress("analyse", 1.0);
+    progress("decide", 0.0);
+    let chain = decide(&buf, &before, &options);
+    progress("decide", 1.0);
+    let sr = buf.sample_rate;
+    let (out, outcome) = render(buf, &chain, progress).map_err(|e| e.in_file(&job.input))?;
+    progress("verify", 0.0);
+    let (after, cross) = rayon::join(|| analyse(&out), || ebur128_check(&out));
+    progress("verify", 1.0);
+
+    progress("encode", 0.0);
+    let spec = EncodeSpec {
+        format,
+        sample_format,
+        dither: chain.dither.enabled,
+        dither_seed: DITHER_SEED,
+    };
+    let stats = write_file(&job.output, &out, &spec)?;
+    progress("encode", 1.0);
+    if stats.clipped_samples > 0 {
+        notes.push(format!(
+            "{} samples clipped while writing (this should not happen; please report it)",
+            stats.clipped_samples
+        ));
+    }
+
+    let verdict = verdict(&before, &after, &cross, &chain, &outcome, notes);
+    Ok(MasterReport {
+        mixdown_version: env!("CARGO_PKG_VERSION").into(),
+        input: file_info(&job.input, &info),
+        output: FileInfo {
+            path: job.output.display().to_string(),
+            format: format.name().into(),
+            sample_format: match sample_format {
+                SampleFormat::Int16 => "16-bit int".into(),
+                SampleFormat::Int24 => "24-bit int".into(),
+                SampleFormat::Float32 => "32-bit float".into(),
+            },
+            sample_rate: sr,
+            channels: out.num_channels(),
+            frames: out.frames(),
+            lossy: false,
+        },
+        target: Some(chain.target.clone()),
+        before,
+        after,
+        after_cross_check: cross,
+        chain: Some(chain),
+        render: outcome,
+        verdict,
+    })
+}
+
+fn verdict(
+    before: &Analysis,
+    after: &Analysis,
+    cross: &crate::verify::CrossCheck,
+    chain: &super::MasterChain,
+    outcome: &super::RenderOutcome,
+    mut notes: Vec<String>,
+) -> Verdict {
+    let t = &chain.target;
+    let ceiling = t.true_peak_dbtp;
+    let tp_ok = after.true_peak_dbtp.is_some_and(|v| v <= ceiling + 1e-6)
+        && cross.true_peak_dbtp.is_none_or(|v| v <= ceiling + 0.005);
+    let err = after.loudness.integrated_lufs.map(|l| l - t.lufs);
+    let loud_ok = chain.loudness.enabled
+        && chain.loudness.gain_db.is_none()
+        && err.is_some_and(|e| e.abs() <= LOUDNESS_TOLERANCE_LU)
+        && cross
+            .integrated_lufs
+            .is_some_and(|l| (l - t.lufs).abs() <= LOUDNESS_TOLERANCE_LU);
+    let sol = &outcome.loudness;
+    if let Some(why) = &sol.shortfall {
+        notes.insert(
+            0,
+            format!(
+                "the {} target ({:.1} LUFS) was not reached: {why}. mixdown stopped at {:.1} LUFS, the loudest it can go without crushing the song.{}",
+                t.name,
+                t.lufs,
+                sol.output_lufs,
+                if sol.needed_limiting_lu.is_some() {
+                    " Raise --max-limiting to push harder, at a cost to punch and clarity."
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    let kept = match (
+        before.loudness.loudness_range_lu,
+        after.loudness.loudness_range_lu,
+    ) {
+        (Some(b), Some(a)) if b > 0.5 => Some(a / b),
+        _ => None,
+    };
+    Verdict {
+        on_target: loud_ok && tp_ok,
+        loudness_error_lu: err,
+        true_peak_ok: tp_ok,
+        loudness_range_kept: kept,
+        notes,
+    }
+}
