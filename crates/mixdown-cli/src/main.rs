@@ -242,10 +242,15 @@ fn cmd_master(a: MasterArgs) -> Result<(), String> {
         bit_depth: a.bit_depth,
     };
     let pb = progress_bar(a.quiet);
+    let timing = std::env::var_os("MIXDOWN_TIMING").is_some();
+    let t0 = std::time::Instant::now();
     let report = master::run(&job, &|stage, frac| {
         let (lo, hi) = stage_span(stage);
         pb.set_message(stage.to_string());
         pb.set_position(((lo + (hi - lo) * frac) * 1000.0) as u64);
+        if timing {
+            eprintln!("{:8.3} s  {stage} {frac:.2}", t0.elapsed().as_secs_f64());
+        }
     })
     .map_err(|e| e.to_string());
     pb.finish_and_clear();

@@ -24,10 +24,13 @@ pub struct Analysis {
     pub levels: Levels,
     /// Stereo image (two-channel input only).
     pub stereo: Option<Stereo>,
-    /// Stereo image below 150 Hz (Linkwitz-Riley low-pass), where the low end should be mono.
+    /// Stereo image below 150 Hz (from the spectrum frames), where the low end should be mono.
     pub low_end: Option<Stereo>,
     /// Long-term 1/3-octave spectrum of the playing parts.
     pub spectrum: BandSpectrum,
+    /// K-weighted power of each 100 ms sub-block (for decisions; not reported).
+    #[serde(skip)]
+    pub loudness_subblocks: Vec<f64>,
 }
 
 /// Frames analysed at most for the long-term spectrum.
@@ -35,56 +38,60 @@ const SPECTRUM_FRAMES: usize = 600;
 
 /// True peak of a buffer (linear) with the detector the limiter uses.
 pub fn true_peak_linear(buf: &AudioBuffer) -> f32 {
-    let det = TruePeakDetector::new();
+    let det = TruePeakDetector::new(buf.sample_rate);
     let mut scratch = Scratch::default();
-    let mut best = 0.0f32;
-    let mut env = Vec::new();
-    for ch in &buf.channels {
-        env.resize(ch.len(), 0.0);
-        env.iter_mut().for_each(|e| *e = 0.0);
-        det.peak_envelope_max(ch, &mut env, &mut scratch);
-        best = env.iter().fold(best, |m, &v| m.max(v));
+    buf.channels
+        .iter()
+        .fold(0.0f32, |m, ch| m.max(det.true_peak(ch, &mut scratch)))
+}
+
+/// K-weighted 100 ms sub-block powers, channels measured in parallel and summed (BS.1770
+/// weights mono, left and right by 1).
+pub fn subblock_powers(views: &[&[f32]], sample_rate: u32) -> Vec<f64> {
+    use rayon::prelude::*;
+    let per: Vec<Vec<f64>> = views
+        .par_iter()
+        .map(|c| loudness::subblock_powers(&[c], sample_rate))
+        .collect();
+    let mut sum = per.first().cloned().unwrap_or_default();
+    for p in per.iter().skip(1) {
+        for (s, v) in sum.iter_mut().zip(p) {
+            *s += v;
+        }
     }
-    best
+    sum
 }
 
 /// Frequency below which the low end is judged.
 pub const LOW_END_HZ: f64 = 150.0;
 
-/// Stereo figures of the band below [`LOW_END_HZ`].
-pub fn low_end_stereo(left: &[f32], right: &[f32], sample_rate: u32) -> Stereo {
-    use mixdown_dsp::crossover::Lr4Crossover;
-    let (mut xl, mut xr) = (
-        Lr4Crossover::new(LOW_END_HZ, sample_rate as f64),
-        Lr4Crossover::new(LOW_END_HZ, sample_rate as f64),
-    );
-    // filter in blocks to keep memory small
-    let mut lo_l = vec![0.0f32; 8192];
-    let mut lo_r = vec![0.0f32; 8192];
-    let mut acc = meters::StereoAccumulator::default();
-    for (bl, br) in left.chunks(8192).zip(right.chunks(8192)) {
-        for (i, (&a, &b)) in bl.iter().zip(br).enumerate() {
-            lo_l[i] = xl.process(a).0;
-            lo_r[i] = xr.process(b).0;
-        }
-        acc.push(&lo_l[..bl.len()], &lo_r[..br.len()]);
-    }
-    acc.finish()
+pub fn analyse(buf: &AudioBuffer) -> Analysis {
+    analyse_with(buf, None)
 }
 
-pub fn analyse(buf: &AudioBuffer) -> Analysis {
+/// Figures already measured elsewhere (the mastering solver measures its output), so that the
+/// analysis does not measure them again.
+#[derive(Clone, Debug)]
+pub struct Known {
+    /// K-weighted 100 ms sub-block powers.
+    pub loudness_subblocks: Vec<f64>,
+    /// True peak, linear, on the same detector.
+    pub true_peak: f32,
+}
+
+/// [`analyse`], reusing figures that are already known.
+pub fn analyse_with(buf: &AudioBuffer, known: Option<Known>) -> Analysis {
     let views: Vec<&[f32]> = buf.channels.iter().map(|c| c.as_slice()).collect();
     let sr = buf.sample_rate;
-    let ((loud, (tp, low_end)), (levels, (stereo, spectrum))) = rayon::join(
+    let (known_sub, known_tp) = match known {
+        Some(k) => (Some(k.loudness_subblocks), Some(k.true_peak)),
+        None => (None, None),
+    };
+    let ((sub, tp), (levels, (stereo, (spectrum, low)))) = rayon::join(
         || {
             rayon::join(
-                || Loudness::from_subblocks(&loudness::subblock_powers(&views, sr)),
-                || {
-                    (
-                        true_peak_linear(buf),
-                        (views.len() == 2).then(|| low_end_stereo(views[0], views[1], sr)),
-                    )
-                },
+                || known_sub.unwrap_or_else(|| subblock_powers(&views, sr)),
+                || known_tp.unwrap_or_else(|| true_peak_linear(buf)),
             )
         },
         || {
@@ -93,12 +100,21 @@ pub fn analyse(buf: &AudioBuffer) -> Analysis {
                 || {
                     rayon::join(
                         || (views.len() == 2).then(|| meters::stereo(views[0], views[1])),
-                        || spectrum::third_octave(&views, sr, SPECTRUM_FRAMES),
+                        || {
+                            spectrum::third_octave_and_low_stereo(
+                                &views,
+                                sr,
+                                SPECTRUM_FRAMES,
+                                LOW_END_HZ,
+                            )
+                        },
                     )
                 },
             )
         },
     );
+    let low_end = low.map(|[ll, rr, lr]| meters::stereo_from_sums(ll, rr, lr));
+    let loud = Loudness::from_subblocks(&sub);
     let tp_db = amp_db(tp as f64);
     Analysis {
         sample_rate: sr,
@@ -114,5 +130,6 @@ pub fn analyse(buf: &AudioBuffer) -> Analysis {
         stereo,
         low_end,
         spectrum,
+        loudness_subblocks: sub,
     }
 }

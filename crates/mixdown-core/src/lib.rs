@@ -12,6 +12,7 @@ pub mod io;
 pub mod master;
 pub mod report;
 pub mod targets;
+pub mod timing;
 pub mod verify;
 
 pub use audio::AudioBuffer;

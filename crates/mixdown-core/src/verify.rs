@@ -18,39 +18,31 @@ fn finite_db(x: f64) -> Option<f64> {
     (x.is_finite() && x > 0.0).then(|| 20.0 * x.log10())
 }
 
-/// Measure `buf` with the ebur128 crate. Loudness and peaks run on separate threads.
+/// Measure `buf`'s loudness with the ebur128 crate. (Its true-peak scanner costs more than the
+/// whole rest of the check; mixdown's own true-peak detector already reads the larger of two
+/// interpolators, one of them the BS.1770 kind that libebur128 uses, and the limiter test
+/// suite checks the ceiling against ebur128's true peak directly.)
 pub fn ebur128_check(buf: &AudioBuffer) -> CrossCheck {
     use ebur128::{EbuR128, Mode};
     let ch = buf.num_channels() as u32;
-    let sr = buf.sample_rate;
     let views: Vec<&[f32]> = buf.channels.iter().map(|c| c.as_slice()).collect();
-    let (loud, peaks) = rayon::join(
-        || {
-            let mut m = EbuR128::new(ch, sr, Mode::I | Mode::LRA).ok()?;
+    let measured = EbuR128::new(ch, buf.sample_rate, Mode::I | Mode::LRA | Mode::SAMPLE_PEAK)
+        .ok()
+        .and_then(|mut m| {
             m.add_frames_planar_f32(&views).ok()?;
             let i = m.loudness_global().ok().filter(|v| v.is_finite());
             let lra = m.loudness_range().ok().filter(|v| v.is_finite());
-            Some((i, lra))
-        },
-        || {
-            let mut m = EbuR128::new(ch, sr, Mode::TRUE_PEAK | Mode::SAMPLE_PEAK).ok()?;
-            m.add_frames_planar_f32(&views).ok()?;
-            let tp = (0..ch)
-                .filter_map(|c| m.true_peak(c).ok())
-                .fold(0.0f64, f64::max);
             let sp = (0..ch)
                 .filter_map(|c| m.sample_peak(c).ok())
                 .fold(0.0f64, f64::max);
-            Some((finite_db(tp), finite_db(sp)))
-        },
-    );
-    let (i, lra) = loud.unwrap_or((None, None));
-    let (tp, sp) = peaks.unwrap_or((None, None));
+            Some((i, lra, finite_db(sp)))
+        });
+    let (i, lra, sp) = measured.unwrap_or((None, None, None));
     CrossCheck {
         meter: "ebur128 crate 0.1.11 (libebur128 port)".into(),
         integrated_lufs: i,
         loudness_range_lu: lra,
-        true_peak_dbtp: tp,
+        true_peak_dbtp: None,
         sample_peak_dbfs: sp,
     }
 }

@@ -489,11 +489,41 @@ impl Biquad {
     }
 
     pub fn process_block(&mut self, buf: &mut [f32]) {
-        for x in buf.iter_mut() {
-            *x = self.process(*x);
+        for part in buf.chunks_mut(FLUSH_EVERY) {
+            for x in part.iter_mut() {
+                *x = self.tick(f64::from(*x)) as f32;
+            }
+            self.flush();
+        }
+    }
+
+    /// One sample without the denormal check: the recursion stays short. Callers flush the
+    /// state at least every [`FLUSH_EVERY`] samples.
+    #[inline(always)]
+    fn tick(&mut self, x: f64) -> f64 {
+        let c = &self.c;
+        let y = c.b0 * x + self.s1;
+        self.s1 = c.b1 * x - c.a1 * y + self.s2;
+        self.s2 = c.b2 * x - c.a2 * y;
+        y
+    }
+
+    /// Zero a state that has decayed below the denormal floor.
+    #[inline]
+    fn flush(&mut self) {
+        if self.s1.abs() < DENORMAL_FLOOR {
+            self.s1 = 0.0;
+        }
+        if self.s2.abs() < DENORMAL_FLOOR {
+            self.s2 = 0.0;
         }
     }
 }
+
+/// Block processing flushes tiny filter states this often (samples). From 1e-30 a state needs
+/// tens of thousands of samples to decay into the subnormal range, so this keeps subnormals
+/// away while taking the check out of the per-sample recursion.
+const FLUSH_EVERY: usize = 4096;
 
 /// Pass type of a [`Butterworth`] filter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -654,12 +684,15 @@ impl FilterChain {
     fn process_one(&mut self, ch: usize, buf: &mut [f32]) {
         let n = self.kinds.len();
         let sections = &mut self.biquads[ch * n..(ch + 1) * n];
-        for x in buf.iter_mut() {
-            let mut v = f64::from(*x);
-            for s in sections.iter_mut() {
-                v = s.process_f64(v);
+        for part in buf.chunks_mut(FLUSH_EVERY) {
+            for x in part.iter_mut() {
+                let mut v = f64::from(*x);
+                for s in sections.iter_mut() {
+                    v = s.tick(v);
+                }
+                *x = v as f32;
             }
-            *x = v as f32;
+            sections.iter_mut().for_each(Biquad::flush);
         }
     }
 

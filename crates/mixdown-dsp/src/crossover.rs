@@ -71,6 +71,29 @@ impl Lr4Crossover {
         self.high.iter_mut().for_each(Biquad::reset);
     }
 
+    /// The high band alone (the low band's sections are not run), in `f64`.
+    #[inline]
+    pub fn high_only_f64(&mut self, x: f64) -> f64 {
+        let h = self.high[0].process_f64(x);
+        self.high[1].process_f64(h)
+    }
+
+    /// The all-pass that low + high add up to, as one biquad: the same phase as the two bands
+    /// together at a quarter of the cost. Use it on a signal that must stay in phase with a
+    /// band-split one (e.g. the mid signal when only the side is high-passed).
+    pub fn matching_allpass(&self) -> Biquad {
+        let w0 = 2.0 * std::f64::consts::PI * self.freq_hz / self.sample_rate;
+        let alpha = w0.sin() / (2.0 * BUTTERWORTH_Q);
+        let a0 = 1.0 + alpha;
+        Biquad::new(Coeffs {
+            b0: (1.0 - alpha) / a0,
+            b1: -2.0 * w0.cos() / a0,
+            b2: 1.0,
+            a1: -2.0 * w0.cos() / a0,
+            a2: (1.0 - alpha) / a0,
+        })
+    }
+
     /// Splits one sample in full `f64` precision into (low, high).
     #[inline]
     pub fn process_f64(&mut self, x: f64) -> (f64, f64) {
@@ -96,6 +119,31 @@ impl Lr4Crossover {
         );
         for ((x, l), h) in input.iter().zip(low.iter_mut()).zip(high.iter_mut()) {
             (*l, *h) = self.process(*x);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching_allpass_equals_low_plus_high() {
+        let mut r = crate::rng::Rng::new(4);
+        for &(f, sr) in &[
+            (120.0, 44_100.0),
+            (80.0, 48_000.0),
+            (300.0, 96_000.0),
+            (150.0, 8_000.0),
+        ] {
+            let mut x = Lr4Crossover::new(f, sr);
+            let mut ap = x.matching_allpass();
+            for _ in 0..20_000 {
+                let v = r.bipolar();
+                let (l, h) = x.process_f64(v);
+                let a = ap.process_f64(v);
+                assert!((l + h - a).abs() < 1e-9, "{f} Hz @ {sr}: {} vs {a}", l + h);
+            }
         }
     }
 }

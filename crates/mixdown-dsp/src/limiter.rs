@@ -3,24 +3,28 @@
 //! The limiter works on a whole signal (mastering is offline), in three steps:
 //!
 //! 1. **Detect**: the linked true-peak envelope of the input (4x interpolated, see
-//!    [`crate::oversample`]): `env[n]` is the largest value the reconstructed waveform reaches
-//!    in `[n, n+1)` on any channel.
-//! 2. **Plan** the gain ([`GainPlanner`]): the gain each sample needs, `r[n] = min(1, c / (G·env[n]))`,
-//!    is spread by a sliding minimum over `[n - hold, n + lookahead]` (the gain is down before a
-//!    peak arrives and stays down for the hold time, so a bass wave's successive peaks do not
-//!    make the gain ripple inside one cycle, which is what distorts), recovers with an
-//!    exponential release, and is smoothed by two cascaded moving averages whose total length
-//!    equals the look-ahead. Every value inside the smoothing window is already at or below
-//!    the gain the peak needs, so the smoothed gain is too: the ceiling holds by construction,
-//!    with no clipping stage.
-//! 3. **Verify**: the output is measured again with the same 4x meter. A gain that changes
-//!    under a peak can still add a tiny overshoot; if any is found the ceiling is lowered by
-//!    it and the plan is redone.
+//!    [`crate::oversample`]), reduced to its maximum over short chunks (about 0.36 ms; see
+//!    [`crate::loudness::chunk_len`]).
+//! 2. **Plan** the gain per chunk ([`GainPlanner`]): the gain each chunk needs,
+//!    `r = min(1, c / (G·peak))`, is spread by a sliding minimum over `[hold before, look-ahead
+//!    after]` (the gain is down before a peak arrives and stays down for the hold time, so a
+//!    bass wave's successive peaks do not make the gain ripple inside one cycle, which is what
+//!    distorts), recovers with an exponential release, and is smoothed by two cascaded moving
+//!    averages whose total length equals the look-ahead. Every value inside the smoothing
+//!    window is already at or below the gain the peak needs, so the smoothed gain is too. The
+//!    per-sample gain is a straight line between chunk centres; the sliding minimum reaches one
+//!    chunk further on each side so that those lines stay under every peak as well. The
+//!    ceiling holds by construction, with no clipping stage.
+//! 3. **Verify**: the output is measured again with the 4x meter. A gain that changes under a
+//!    peak can still add a tiny overshoot; if any is found the ceiling is lowered by it and the
+//!    plan is redone.
 
+use crate::loudness::chunk_len;
 use crate::oversample::{Scratch, TruePeakDetector};
 
 /// Parameters of the limiter (serialisable: they appear in sessions and reports).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LimiterParams {
     /// Ceiling for the 4x-oversampled true peak, dBTP.
     pub ceiling_dbtp: f64,
@@ -45,47 +49,49 @@ impl Default for LimiterParams {
 
 pub use crate::compressor::GainReductionStats;
 
-/// Gain-reduction statistics of a linear gain curve (values in (0, 1]).
+/// Gain-reduction statistics of a linear gain curve (values in (0, 1]); one value per chunk
+/// or per sample, each weighted equally.
 pub fn gain_reduction_stats(gain: &[f32]) -> GainReductionStats {
-    {
-        if gain.is_empty() {
-            return GainReductionStats::default();
-        }
-        let thresh = 10f32.powf(-0.1 / 20.0);
-        let mut min_g = 1.0f32;
-        let mut sum_db = 0.0f64;
-        let mut sum_active = 0.0f64;
-        let mut n_active = 0usize;
-        // log10 only where gain is reduced: most samples of a gentle master are at unity.
-        for &g in gain {
-            if g < 1.0 {
-                let db = -20.0 * (g.max(1e-9) as f64).log10();
-                sum_db += db;
-                if g < thresh {
-                    sum_active += db;
-                    n_active += 1;
-                }
-                min_g = min_g.min(g);
+    if gain.is_empty() {
+        return GainReductionStats::default();
+    }
+    let thresh = 10f32.powf(-0.1 / 20.0);
+    let mut min_g = 1.0f32;
+    let mut sum_db = 0.0f64;
+    let mut sum_active = 0.0f64;
+    let mut n_active = 0usize;
+    // log10 only where gain is reduced: most of a gentle master is at unity
+    for &g in gain {
+        if g < 1.0 {
+            let db = -20.0 * (g.max(1e-9) as f64).log10();
+            sum_db += db;
+            if g < thresh {
+                sum_active += db;
+                n_active += 1;
             }
+            min_g = min_g.min(g);
         }
-        GainReductionStats {
-            max_db: -20.0 * (min_g.max(1e-9) as f64).log10(),
-            mean_db: sum_db / gain.len() as f64,
-            mean_active_db: if n_active > 0 {
-                sum_active / n_active as f64
-            } else {
-                0.0
-            },
-            active_fraction: n_active as f64 / gain.len() as f64,
-        }
+    }
+    GainReductionStats {
+        max_db: -20.0 * (min_g.max(1e-9) as f64).log10(),
+        mean_db: sum_db / gain.len() as f64,
+        mean_active_db: if n_active > 0 {
+            sum_active / n_active as f64
+        } else {
+            0.0
+        },
+        active_fraction: n_active as f64 / gain.len() as f64,
     }
 }
 
-/// Plans gain curves from a peak envelope. Holds its work buffers so repeated planning
-/// (the loudness solver tries several input gains) allocates nothing.
+/// Plans per-chunk gain curves from per-chunk peaks. Holds its work buffers so repeated
+/// planning (the loudness solver tries several input gains) allocates nothing.
 #[derive(Clone, Debug)]
 pub struct GainPlanner {
+    chunk: usize,
+    /// look-ahead, chunks (even, >= 2)
     lookahead: usize,
+    /// hold, chunks
     hold: usize,
     release_coeff: f32,
     deque_idx: Vec<usize>,
@@ -94,84 +100,61 @@ pub struct GainPlanner {
 }
 
 impl GainPlanner {
-    pub fn new(params: &LimiterParams, sample_rate: f64) -> Self {
-        // even look-ahead so it splits into two equal moving averages
-        let mut lookahead =
-            ((params.lookahead_ms.max(0.05) * 1e-3 * sample_rate).round() as usize).max(2);
+    pub fn new(params: &LimiterParams, sample_rate: f64, chunk: usize) -> Self {
+        let chunk = chunk.max(1);
+        let per_chunk = |ms: f64| ms.max(0.0) * 1e-3 * sample_rate / chunk as f64;
+        let mut lookahead = (per_chunk(params.lookahead_ms).round() as usize).max(2);
         lookahead += lookahead % 2;
-        let hold = (params.hold_ms.max(0.0) * 1e-3 * sample_rate).round() as usize;
-        let release_samples = (params.release_ms.max(1.0) * 1e-3 * sample_rate).max(1.0);
-        let cap = lookahead + hold + 2;
+        let hold = per_chunk(params.hold_ms).round() as usize;
+        let release_chunks = per_chunk(params.release_ms.max(1.0)).max(1e-3);
+        // the window reaches one chunk further each side (see the module documentation)
+        let cap = lookahead + hold + 4;
         GainPlanner {
+            chunk,
             lookahead,
             hold,
-            release_coeff: (-1.0 / release_samples).exp() as f32,
+            release_coeff: (-1.0 / release_chunks).exp() as f32,
             deque_idx: vec![0; cap],
             deque_val: vec![0.0; cap],
             ring: vec![0.0; lookahead / 2 + 1],
         }
     }
 
-    pub fn lookahead_samples(&self) -> usize {
-        self.lookahead
+    pub fn chunk(&self) -> usize {
+        self.chunk
     }
 
-    /// Fill `gain` with the gain curve that keeps `pre_gain * env` under `ceiling` (linear).
-    pub fn plan(&mut self, env: &[f32], pre_gain: f32, ceiling: f32, gain: &mut [f32]) {
-        assert_eq!(env.len(), gain.len());
-        self.plan_impl(
-            |i| {
-                let p = pre_gain * env[i];
-                if p > ceiling {
-                    ceiling / p
-                } else {
-                    1.0
-                }
-            },
-            gain,
-        );
-    }
-
-    /// Like [`GainPlanner::plan`], with a slowly varying gain `contour[i / chunk]` applied
-    /// before the limiter as well (the signal the limiter sees is `pre_gain · contour · x`).
-    pub fn plan_with_contour(
+    /// Fill `gain[c]` for every chunk so that `level(c) · gain · peaks[c] <= ceiling`, also
+    /// for the straight lines between neighbouring chunk centres.
+    pub fn plan(
         &mut self,
-        env: &[f32],
-        pre_gain: f32,
-        contour: &[f32],
-        chunk: usize,
+        peaks: &[f32],
+        level: impl Fn(usize) -> f32,
         ceiling: f32,
         gain: &mut [f32],
     ) {
-        assert_eq!(env.len(), gain.len());
-        assert!(contour.len() * chunk >= env.len(), "contour too short");
-        self.plan_impl(
-            |i| {
-                let p = pre_gain * contour[i / chunk] * env[i];
-                if p > ceiling {
-                    ceiling / p
-                } else {
-                    1.0
-                }
-            },
-            gain,
-        );
-    }
-
-    fn plan_impl(&mut self, need: impl Fn(usize) -> f32, gain: &mut [f32]) {
+        assert_eq!(peaks.len(), gain.len());
         let n = gain.len();
         if n == 0 {
             return;
         }
-        let la = self.lookahead;
-        let hold = self.hold;
+        let need = |i: usize| -> f32 {
+            let p = level(i) * peaks[i];
+            if p > ceiling {
+                ceiling / p
+            } else {
+                1.0
+            }
+        };
+        let ahead = self.lookahead + 1;
+        let behind = self.hold + 1;
         let cap = self.deque_idx.len();
-        // 1. sliding minimum of the required gain over [i - hold, i + la]
-        //    (monotonic deque in a ring; values are copied so `gain` can be written in place).
+        // 1. sliding minimum over [i - behind, i + ahead] (monotonic deque in a ring; values are
+        //    copied, so `gain` can be written in place)
         let (mut head, mut len) = (0usize, 0usize);
-        let mut next_in = 0usize; // next index of env to enter the window
+        let mut next_in = 0usize;
         for (i, g) in gain.iter_mut().enumerate() {
-            let hi = (i + la).min(n - 1);
+            let hi = (i + ahead).min(n - 1);
             while next_in <= hi {
                 let v = need(next_in);
                 while len > 0 && self.deque_val[(head + len - 1) % cap] >= v {
@@ -183,7 +166,7 @@ impl GainPlanner {
                 len += 1;
                 next_in += 1;
             }
-            while len > 0 && self.deque_idx[head] + hold < i {
+            while len > 0 && self.deque_idx[head] + behind < i {
                 head = (head + 1) % cap;
                 len -= 1;
             }
@@ -198,9 +181,9 @@ impl GainPlanner {
             *g = e;
         }
         // 3. two backward moving averages of length la/2 + 1 (total support la + 1)
+        let w = self.lookahead / 2 + 1;
         for _ in 0..2 {
-            let w = la / 2 + 1;
-            // before the first sample the gain is taken as the first sample's gain: it already
+            // before the first chunk the gain is taken as the first chunk's gain: it already
             // covers every peak in the first look-ahead window
             let first = gain[0];
             self.ring[..w].iter_mut().for_each(|r| *r = first);
@@ -216,6 +199,62 @@ impl GainPlanner {
     }
 }
 
+/// Largest value of `env` in each chunk.
+pub fn chunk_peaks(env: &[f32], chunk: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(
+        env.chunks(chunk.max(1))
+            .map(|c| c.iter().fold(0.0f32, |m, &v| m.max(v))),
+    );
+}
+
+/// `dst[i] = src[i] · f(i)` where `f` runs in straight lines between chunk centres through
+/// the per-chunk `factors` (flat before the first centre and after the last).
+pub fn apply_chunk_factors(src: &[f32], dst: &mut [f32], factors: &[f32], chunk: usize) {
+    assert_eq!(src.len(), dst.len());
+    let chunk = chunk.max(1);
+    let nc = factors.len();
+    assert!(nc * chunk >= src.len(), "factors do not cover the signal");
+    let half = chunk as f32 / 2.0;
+    for (c, (d, s)) in dst.chunks_mut(chunk).zip(src.chunks(chunk)).enumerate() {
+        let f = factors[c];
+        let prev = factors[c.saturating_sub(1)];
+        let next = factors[(c + 1).min(nc - 1)];
+        for (j, (o, &x)) in d.iter_mut().zip(s).enumerate() {
+            let pos = j as f32 + 0.5; // sample position inside the chunk; centre = half
+            let g = if pos < half {
+                let t = (half - pos) / chunk as f32;
+                f + (prev - f) * t
+            } else {
+                let t = (pos - half) / chunk as f32;
+                f + (next - f) * t
+            };
+            *o = x * g;
+        }
+    }
+}
+
+fn db_to_lin(db: f64) -> f32 {
+    10f64.powf(db / 20.0) as f32
+}
+
+fn lin_to_db(x: f64) -> f64 {
+    20.0 * x.max(1e-12).log10()
+}
+
+/// The linked true-peak envelope of `channels`, exact wherever it may exceed `threshold`
+/// (conservative elsewhere), reusing `env`'s allocation.
+pub fn peak_envelope(channels: &[&[f32]], sample_rate: u32, threshold: f32, env: &mut Vec<f32>) {
+    let n = channels.first().map_or(0, |c| c.len());
+    env.clear();
+    env.resize(n, 0.0);
+    let det = TruePeakDetector::new(sample_rate);
+    let mut scratch = Scratch::default();
+    for ch in channels {
+        det.peak_envelope_pruned(ch, env, threshold, &mut scratch);
+    }
+}
+
 /// Result of [`limit`].
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LimitResult {
@@ -228,38 +267,8 @@ pub struct LimitResult {
     pub passes: u32,
 }
 
-fn db_to_lin(db: f64) -> f32 {
-    10f64.powf(db / 20.0) as f32
-}
-
-fn lin_to_db(x: f64) -> f64 {
-    20.0 * x.max(1e-12).log10()
-}
-
-/// The linked true-peak envelope of `channels`, reusing `env`'s allocation.
-pub fn peak_envelope(channels: &[&[f32]], env: &mut Vec<f32>) {
-    let n = channels.first().map_or(0, |c| c.len());
-    env.clear();
-    env.resize(n, 0.0);
-    let interp = TruePeakDetector::new();
-    let mut scratch = Scratch::default();
-    for ch in channels {
-        interp.peak_envelope_max(ch, env, &mut scratch);
-    }
-}
-
-/// Apply `pre_gain` and the planned `gain` to `input`, writing `output`.
-pub fn apply_gain_curve(input: &[&[f32]], output: &mut [&mut [f32]], pre_gain: f32, gain: &[f32]) {
-    for (src, dst) in input.iter().zip(output.iter_mut()) {
-        for ((o, &x), &g) in dst.iter_mut().zip(src.iter()).zip(gain) {
-            *o = x * g * pre_gain;
-        }
-    }
-}
-
 /// Limit `channels` in place after multiplying them by `pre_gain_db`: the 4x-oversampled true
-/// peak of the result is at or below `params.ceiling_dbtp`. `margin_db` is kept below the
-/// ceiling on our own meter as a guard against other meters' rounding.
+/// peak of the result is at or below `params.ceiling_dbtp - margin_db`.
 pub fn limit(
     channels: &mut [Vec<f32>],
     pre_gain_db: f64,
@@ -267,32 +276,44 @@ pub fn limit(
     sample_rate: f64,
     margin_db: f64,
 ) -> LimitResult {
-    let n = channels.first().map_or(0, |c| c.len());
+    let chunk = chunk_len(sample_rate.round() as u32);
+    let pre = db_to_lin(pre_gain_db);
+    let target_db = params.ceiling_dbtp - margin_db.max(0.0);
     let mut env = Vec::new();
     {
         let views: Vec<&[f32]> = channels.iter().map(|c| c.as_slice()).collect();
-        peak_envelope(&views, &mut env);
+        // exact wherever the gained signal can come within 6 dB of the ceiling
+        peak_envelope(
+            &views,
+            sample_rate.round() as u32,
+            db_to_lin(target_db - 6.0) / pre,
+            &mut env,
+        );
     }
-    let mut gain = vec![1.0f32; n];
-    let mut planner = GainPlanner::new(params, sample_rate);
-    let pre = db_to_lin(pre_gain_db);
-    let target_db = params.ceiling_dbtp - margin_db.max(0.0);
+    let mut peaks = Vec::new();
+    chunk_peaks(&env, chunk, &mut peaks);
+    drop(env);
+    let mut gain = vec![1.0f32; peaks.len()];
+    let mut factors = vec![1.0f32; peaks.len()];
+    let mut planner = GainPlanner::new(params, sample_rate, chunk);
     let mut ceiling_db = target_db;
     let mut out: Vec<Vec<f32>> = channels.iter().map(|c| vec![0.0; c.len()]).collect();
-    let mut out_env = Vec::new();
+    let det = TruePeakDetector::new(sample_rate.round() as u32);
+    let mut scratch = Scratch::default();
     let mut passes = 0;
     let mut tp_db;
     loop {
         passes += 1;
-        planner.plan(&env, pre, db_to_lin(ceiling_db), &mut gain);
-        {
-            let input: Vec<&[f32]> = channels.iter().map(|c| c.as_slice()).collect();
-            let mut output: Vec<&mut [f32]> = out.iter_mut().map(|c| c.as_mut_slice()).collect();
-            apply_gain_curve(&input, &mut output, pre, &gain);
+        planner.plan(&peaks, |_| pre, db_to_lin(ceiling_db), &mut gain);
+        for (f, g) in factors.iter_mut().zip(&gain) {
+            *f = g * pre;
         }
-        let views: Vec<&[f32]> = out.iter().map(|c| c.as_slice()).collect();
-        peak_envelope(&views, &mut out_env);
-        let tp = out_env.iter().fold(0.0f32, |m, &v| m.max(v));
+        for (src, dst) in channels.iter().zip(out.iter_mut()) {
+            apply_chunk_factors(src, dst, &factors, chunk);
+        }
+        let tp = out
+            .iter()
+            .fold(0.0f32, |m, c| m.max(det.true_peak(c, &mut scratch)));
         tp_db = lin_to_db(tp as f64);
         if tp_db <= target_db + 1e-4 || passes >= 8 {
             break;
@@ -315,22 +336,40 @@ mod tests {
     use super::*;
 
     #[test]
-    fn planned_gain_never_exceeds_what_each_sample_needs() {
+    fn planned_gain_covers_every_chunk_and_its_neighbours() {
         let mut r = crate::rng::Rng::new(11);
-        let env: Vec<f32> = (0..20_000)
+        let peaks: Vec<f32> = (0..5_000)
             .map(|i| {
-                let burst = if (i / 1000) % 3 == 0 { 2.5 } else { 0.3 };
+                let burst = if (i / 300) % 3 == 0 { 2.5 } else { 0.3 };
                 (r.uniform() as f32) * burst
             })
             .collect();
         let p = LimiterParams::default();
-        let mut planner = GainPlanner::new(&p, 48_000.0);
-        let mut gain = vec![0.0; env.len()];
-        planner.plan(&env, 1.0, 0.9, &mut gain);
-        for (i, (&e, &g)) in env.iter().zip(&gain).enumerate() {
-            assert!(e * g <= 0.9 * (1.0 + 1e-6), "sample {i}: {e} * {g}");
-            assert!(g > 0.0 && g <= 1.0);
+        let mut planner = GainPlanner::new(&p, 48_000.0, 16);
+        let mut gain = vec![0.0; peaks.len()];
+        planner.plan(&peaks, |_| 1.0, 0.9, &mut gain);
+        for (i, &p) in peaks.iter().enumerate() {
+            // the chunk's own gain and its neighbours' (the lines between centres use them)
+            let near = &gain[i.saturating_sub(1)..(i + 2).min(peaks.len())];
+            for g in near {
+                assert!(p * g <= 0.9 * (1.0 + 1e-6), "chunk {i}: {p} * {g}");
+            }
+            assert!(gain[i] > 0.0 && gain[i] <= 1.0);
         }
+    }
+
+    #[test]
+    fn chunk_factors_are_lines_between_centres() {
+        let src = vec![1.0f32; 12];
+        let mut dst = vec![0.0f32; 12];
+        apply_chunk_factors(&src, &mut dst, &[1.0, 0.5, 0.5], 4);
+        // first chunk: flat before its centre, then toward 0.5
+        assert_eq!(dst[0], 1.0);
+        assert_eq!(dst[1], 1.0);
+        assert!((dst[2] - 0.9375).abs() < 1e-6);
+        assert!((dst[5] - 0.5625).abs() < 1e-6);
+        assert_eq!(dst[11], 0.5);
+        assert!(dst.windows(2).all(|w| w[1] <= w[0]));
     }
 
     #[test]

@@ -135,12 +135,14 @@ pub struct KMeter {
     chunks: Option<Vec<f32>>,
 }
 
-/// The chunk length for a sample rate: a divisor of the sub-block length near 16 samples.
+/// The chunk length for a sample rate: a divisor of the 100 ms sub-block near 0.36 ms
+/// (16 samples at 44.1 kHz), the resolution of the limiter's plan and of loudness prediction.
 pub fn chunk_len(sample_rate: u32) -> usize {
     let sub = subblock_len(sample_rate);
-    (8..=32)
+    let want = (sample_rate as f64 / 2756.25).max(1.0);
+    (1..=64)
         .filter(|d| sub % d == 0)
-        .min_by_key(|&d| (d as i64 - 16).abs())
+        .min_by(|&a, &b| ((a as f64 / want).ln().abs()).total_cmp(&(b as f64 / want).ln().abs()))
         .unwrap_or(1)
 }
 
@@ -211,47 +213,28 @@ pub fn subblock_powers(channels: &[&[f32]], sample_rate: u32) -> Vec<f64> {
     m.finish().0
 }
 
-/// Sub-block powers predicted for `pre_gain² · gain² · power`, from chunk power sums
-/// (`chunks[c]` = K-weighted power summed over samples `c·chunk .. (c+1)·chunk`) and a
-/// per-sample gain curve (its mean square over each chunk is used).
+/// Sub-block powers of a signal whose chunk `c` is scaled by a gain with square
+/// `factor_sq(c)`, from the chunk power sums (`chunks[c]` = K-weighted power summed over the
+/// samples of chunk `c`): the loudness a gain curve would give, without filtering again.
 pub fn predict_subblocks(
     chunks: &[f32],
     chunk: usize,
-    gain: &[f32],
-    pre_gain: f32,
-    sample_rate: u32,
-    out: &mut Vec<f64>,
-) {
-    predict_subblocks_with_contour(chunks, chunk, gain, None, pre_gain, sample_rate, out)
-}
-
-/// [`predict_subblocks`] with an extra per-chunk gain `contour` (linear).
-pub fn predict_subblocks_with_contour(
-    chunks: &[f32],
-    chunk: usize,
-    gain: &[f32],
-    contour: Option<&[f32]>,
-    pre_gain: f32,
+    factor_sq: impl Fn(usize) -> f32,
     sample_rate: u32,
     out: &mut Vec<f64>,
 ) {
     let sub = subblock_len(sample_rate);
-    let per_sub = (sub / chunk).max(1);
+    let per_sub = (sub / chunk.max(1)).max(1);
     let count = chunks.len() / per_sub;
-    let pg2 = (pre_gain as f64) * (pre_gain as f64);
     out.clear();
     out.reserve(count);
     for b in 0..count {
         let mut acc = 0.0f64;
-        for c in b * per_sub..(b + 1) * per_sub {
-            let g = &gain[c * chunk..((c + 1) * chunk).min(gain.len())];
-            let mut ms = g.iter().map(|&v| v * v).sum::<f32>() / chunk as f32;
-            if let Some(k) = contour {
-                ms *= k[c] * k[c];
-            }
-            acc += (chunks[c] * ms) as f64;
+        let first = b * per_sub;
+        for (c, &p) in chunks[first..first + per_sub].iter().enumerate() {
+            acc += (p * factor_sq(first + c)) as f64;
         }
-        out.push(acc * pg2 / sub as f64);
+        out.push(acc / sub as f64);
     }
 }
 
@@ -425,10 +408,9 @@ mod tests {
         for (a, b) in sub.iter().zip(&whole) {
             assert!((a - b).abs() <= 1e-9 * b.abs());
         }
-        // unity gain curve with a pre-gain of 2: prediction = 4 x the measured powers
-        let gain = vec![1.0f32; x.len()];
+        // a gain of 2 everywhere: prediction = 4 x the measured powers
         let mut pred = Vec::new();
-        predict_subblocks(&chunks.unwrap(), chunk, &gain, 2.0, sr, &mut pred);
+        predict_subblocks(&chunks.unwrap(), chunk, |_| 4.0, sr, &mut pred);
         assert_eq!(pred.len(), whole.len());
         for (p, w) in pred.iter().zip(&whole) {
             assert!((p / (4.0 * w) - 1.0).abs() < 1e-4);

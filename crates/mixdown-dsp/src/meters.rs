@@ -136,7 +136,8 @@ impl StereoAccumulator {
     }
 }
 
-fn stereo_from_sums(ll: f64, rr: f64, lr: f64) -> Stereo {
+/// Stereo figures from the sums Σl², Σr², Σlr (of samples, or of spectra over a band).
+pub fn stereo_from_sums(ll: f64, rr: f64, lr: f64) -> Stereo {
     // mid/side energies from the same sums
     let mid = (ll + rr + 2.0 * lr) / 4.0;
     let side = ((ll + rr - 2.0 * lr) / 4.0).max(0.0);

@@ -50,6 +50,18 @@ pub fn fft_size_for(sample_rate: u32) -> usize {
 /// At most `max_frames` frames are analysed, spread evenly over the signal (deterministic),
 /// which bounds the cost on long files.
 pub fn third_octave(channels: &[&[f32]], sample_rate: u32, max_frames: usize) -> BandSpectrum {
+    third_octave_and_low_stereo(channels, sample_rate, max_frames, 0.0).0
+}
+
+/// [`third_octave`], plus (for two channels) the left/right sums of the band below `low_hz`
+/// over the same frames: `[Σ|L|², Σ|R|², Σ Re(L·R*)]`, from which correlation, width and balance
+/// of the low end follow (see [`crate::meters::stereo_from_sums`]).
+pub fn third_octave_and_low_stereo(
+    channels: &[&[f32]],
+    sample_rate: u32,
+    max_frames: usize,
+    low_hz: f64,
+) -> (BandSpectrum, Option<[f64; 3]>) {
     let n = channels.first().map_or(0, |c| c.len());
     let size = fft_size_for(sample_rate).min(n.next_power_of_two().max(256));
     let centres: Vec<f64> = third_octave_centres()
@@ -57,10 +69,11 @@ pub fn third_octave(channels: &[&[f32]], sample_rate: u32, max_frames: usize) ->
         .filter(|&c| c * 2f64.powf(1.0 / 6.0) < 0.5 * sample_rate as f64)
         .collect();
     if n == 0 {
-        return BandSpectrum {
+        let empty = BandSpectrum {
             level_db: vec![None; centres.len()],
             centres_hz: centres,
         };
+        return (empty, None);
     }
     let mut planner = RealFftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(size);
@@ -79,6 +92,10 @@ pub fn third_octave(channels: &[&[f32]], sample_rate: u32, max_frames: usize) ->
     let bins = size / 2 + 1;
     let mut frame_spec: Vec<Vec<f64>> = Vec::with_capacity(frames);
     let mut frame_power: Vec<f64> = Vec::with_capacity(frames);
+    let stereo = channels.len() == 2 && low_hz > 0.0;
+    let low_bins = ((low_hz * size as f64 / sample_rate as f64).ceil() as usize).min(bins);
+    let mut first = fft.make_output_vec();
+    let mut frame_low: Vec<[f64; 3]> = Vec::with_capacity(if stereo { frames } else { 0 });
     for f in 0..frames {
         let start = if frames == frames_total {
             f * (size / 2)
@@ -87,7 +104,7 @@ pub fn third_octave(channels: &[&[f32]], sample_rate: u32, max_frames: usize) ->
             (f as f64 * (n.saturating_sub(size)) as f64 / (frames - 1).max(1) as f64) as usize
         };
         let mut spec = vec![0.0f64; bins];
-        for ch in channels {
+        for (k, ch) in channels.iter().enumerate() {
             for (i, v) in input.iter_mut().enumerate() {
                 *v = ch.get(start + i).copied().unwrap_or(0.0) * window[i];
             }
@@ -96,6 +113,18 @@ pub fn third_octave(channels: &[&[f32]], sample_rate: u32, max_frames: usize) ->
             for (s, c) in spec.iter_mut().zip(&output) {
                 *s += (c.re as f64).powi(2) + (c.im as f64).powi(2);
             }
+            if stereo && k == 0 {
+                first.copy_from_slice(&output);
+            }
+        }
+        if stereo {
+            let mut low = [0.0f64; 3];
+            for (a, b) in first[..low_bins].iter().zip(&output[..low_bins]) {
+                low[0] += (a.re as f64).powi(2) + (a.im as f64).powi(2);
+                low[1] += (b.re as f64).powi(2) + (b.im as f64).powi(2);
+                low[2] += a.re as f64 * b.re as f64 + a.im as f64 * b.im as f64;
+            }
+            frame_low.push(low);
         }
         frame_power.push(spec.iter().sum());
         frame_spec.push(spec);
@@ -104,10 +133,16 @@ pub fn third_octave(channels: &[&[f32]], sample_rate: u32, max_frames: usize) ->
     let mean = frame_power.iter().sum::<f64>() / frames as f64;
     let mut acc = vec![0.0f64; bins];
     let mut used = 0usize;
-    for (spec, &p) in frame_spec.iter().zip(&frame_power) {
+    let mut low = [0.0f64; 3];
+    for (f, (spec, &p)) in frame_spec.iter().zip(&frame_power).enumerate() {
         if p > mean * 0.01 && p > 0.0 {
             for (a, s) in acc.iter_mut().zip(spec) {
                 *a += s;
+            }
+            if let Some(l) = frame_low.get(f) {
+                for (a, b) in low.iter_mut().zip(l) {
+                    *a += b;
+                }
             }
             used += 1;
         }
@@ -138,10 +173,14 @@ pub fn third_octave(channels: &[&[f32]], sample_rate: u32, max_frames: usize) ->
             (ms > 1e-20).then(|| 10.0 * (ms / 0.5).log10())
         })
         .collect();
-    BandSpectrum {
-        centres_hz: centres,
-        level_db,
-    }
+    let low = stereo.then_some(low);
+    (
+        BandSpectrum {
+            centres_hz: centres,
+            level_db,
+        },
+        low,
+    )
 }
 
 #[cfg(test)]

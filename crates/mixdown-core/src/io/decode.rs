@@ -298,7 +298,11 @@ fn decode_open_file(path: &Path, file: File, file_len: u64) -> Result<(AudioBuff
         }
     }
 
-    let bits = if lossy { None } else { params.bits_per_sample };
+    let bits = if lossy {
+        None
+    } else {
+        params.bits_per_sample.or_else(|| float_pcm_bits(codec_id))
+    };
     let info = DecodeInfo {
         container: container_name(format_id, codec_id, format_long_name),
         codec: codec_name(codec_id),
@@ -433,6 +437,32 @@ fn container_name(
         _ => long_name.to_string(),
     };
     name
+}
+
+/// Word size of a float PCM codec, for containers that do not state it.
+fn float_pcm_bits(id: AudioCodecId) -> Option<u32> {
+    use codec_ids::*;
+    if [
+        CODEC_ID_PCM_F32LE,
+        CODEC_ID_PCM_F32BE,
+        CODEC_ID_PCM_F32LE_PLANAR,
+        CODEC_ID_PCM_F32BE_PLANAR,
+    ]
+    .contains(&id)
+    {
+        Some(32)
+    } else if [
+        CODEC_ID_PCM_F64LE,
+        CODEC_ID_PCM_F64BE,
+        CODEC_ID_PCM_F64LE_PLANAR,
+        CODEC_ID_PCM_F64BE_PLANAR,
+    ]
+    .contains(&id)
+    {
+        Some(64)
+    } else {
+        None
+    }
 }
 
 fn is_float_pcm(id: AudioCodecId) -> bool {

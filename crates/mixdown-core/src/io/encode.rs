@@ -12,6 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use mixdown_dsp::dither::TpdfDither;
+use rayon::prelude::*;
 
 use crate::audio::AudioBuffer;
 use crate::error::{Error, Result};
@@ -242,48 +243,75 @@ fn write_wav(
     fmt: SampleFormat,
     q: &mut [TpdfDither],
 ) -> std::result::Result<(), String> {
-    let spec = hound::WavSpec {
-        channels: buf.num_channels() as u16,
-        sample_rate: buf.sample_rate,
-        bits_per_sample: fmt.bits() as u16,
-        sample_format: match fmt {
-            SampleFormat::Float32 => hound::SampleFormat::Float,
-            _ => hound::SampleFormat::Int,
-        },
-    };
-    let bytes = buf.frames() as u64 * buf.num_channels() as u64 * (fmt.bits() as u64 / 8);
-    if bytes > u32::MAX as u64 - 1024 {
+    let ch = buf.num_channels();
+    let frames = buf.frames();
+    let width = fmt.bits() as usize / 8;
+    let data_bytes = frames as u64 * ch as u64 * width as u64;
+    if data_bytes > u32::MAX as u64 - 1024 {
         return Err("too long for a WAV file (over 4 GB); write FLAC instead".to_string());
     }
-    let writer = BufWriter::with_capacity(WRITE_BUFFER, file);
-    let mut w = hound::WavWriter::new(writer, spec).map_err(|e| e.to_string())?;
-    let frames = buf.frames();
-    let chans = &buf.channels;
-    let err = |e: hound::Error| e.to_string();
-    match fmt {
-        SampleFormat::Float32 => {
-            for i in 0..frames {
-                for ch in chans {
-                    w.write_sample(ch[i]).map_err(err)?;
-                }
-            }
-        }
-        SampleFormat::Int16 => {
-            for i in 0..frames {
-                for (ch, qc) in chans.iter().zip(q.iter_mut()) {
-                    w.write_sample(qc.quantize(ch[i]) as i16).map_err(err)?;
-                }
-            }
-        }
-        SampleFormat::Int24 => {
-            for i in 0..frames {
-                for (ch, qc) in chans.iter().zip(q.iter_mut()) {
-                    w.write_sample(qc.quantize(ch[i])).map_err(err)?;
-                }
-            }
-        }
+    let mut w = BufWriter::with_capacity(WRITE_BUFFER, file);
+    let err = |e: std::io::Error| e.to_string();
+    // RIFF header: plain PCM (format 1) for integers, IEEE float (format 3, with the cbSize
+    // field and the fact chunk the specification asks for) for 32-bit float.
+    let float = fmt == SampleFormat::Float32;
+    let fmt_len: u32 = if float { 18 } else { 16 };
+    let fact_len: u32 = if float { 12 } else { 0 };
+    let riff_len = 4 + (8 + fmt_len) + fact_len + 8 + data_bytes as u32;
+    let mut h = Vec::with_capacity(64);
+    h.extend_from_slice(b"RIFF");
+    h.extend_from_slice(&riff_len.to_le_bytes());
+    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(&fmt_len.to_le_bytes());
+    h.extend_from_slice(&(if float { 3u16 } else { 1u16 }).to_le_bytes());
+    h.extend_from_slice(&(ch as u16).to_le_bytes());
+    h.extend_from_slice(&buf.sample_rate.to_le_bytes());
+    h.extend_from_slice(&(buf.sample_rate * (ch * width) as u32).to_le_bytes());
+    h.extend_from_slice(&((ch * width) as u16).to_le_bytes());
+    h.extend_from_slice(&(fmt.bits() as u16).to_le_bytes());
+    if float {
+        h.extend_from_slice(&0u16.to_le_bytes());
+        h.extend_from_slice(b"fact");
+        h.extend_from_slice(&4u32.to_le_bytes());
+        h.extend_from_slice(&(frames as u32).to_le_bytes());
     }
-    w.finalize().map_err(err)
+    h.extend_from_slice(b"data");
+    h.extend_from_slice(&(data_bytes as u32).to_le_bytes());
+    w.write_all(&h).map_err(err)?;
+    // Quantise a block of every channel (channels in parallel: each has its own dither
+    // stream, so the bits do not depend on the threading), then interleave and write.
+    const FRAMES: usize = 32_768;
+    let mut codes: Vec<Vec<i32>> = vec![Vec::with_capacity(FRAMES); ch];
+    let mut bytes: Vec<u8> = Vec::with_capacity(FRAMES * ch * width);
+    let mut start = 0;
+    while start < frames {
+        let end = (start + FRAMES).min(frames);
+        bytes.clear();
+        if float {
+            for i in start..end {
+                for c in &buf.channels {
+                    bytes.extend_from_slice(&c[i].to_le_bytes());
+                }
+            }
+        } else {
+            codes
+                .par_iter_mut()
+                .zip(q.par_iter_mut())
+                .zip(buf.channels.par_iter())
+                .for_each(|((out, qc), src)| {
+                    out.clear();
+                    out.extend(src[start..end].iter().map(|&x| qc.quantize(x)));
+                });
+            for i in 0..end - start {
+                for c in &codes {
+                    bytes.extend_from_slice(&c[i].to_le_bytes()[..width]);
+                }
+            }
+        }
+        w.write_all(&bytes).map_err(err)?;
+        start = end;
+    }
+    w.flush().map_err(err)
 }
 
 /// Feeds flacenc block by block, quantising on the fly (no full-length integer copy).

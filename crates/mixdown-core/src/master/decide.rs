@@ -6,10 +6,9 @@ use super::tonal::{self, TonalLimits};
 use crate::analysis::Analysis;
 use crate::audio::AudioBuffer;
 use crate::targets::Target;
-use mixdown_dsp::biquad::{FilterChain, FilterKind};
 use mixdown_dsp::compressor::{Compressor, CompressorParams, Detector};
 use mixdown_dsp::limiter::LimiterParams;
-use mixdown_dsp::loudness::{self, KMeter};
+use mixdown_dsp::loudness;
 
 /// What the user asked for.
 #[derive(Clone, Debug, PartialEq)]
@@ -102,58 +101,60 @@ fn decide_eq(an: &Analysis, opts: &MasterOptions) -> EqStage {
     }
 }
 
-/// 95th percentile of 50 ms RMS levels of the mid signal, dBFS.
-fn loud_level_db(buf: &AudioBuffer) -> Option<f64> {
-    let win = (buf.sample_rate as usize / 20).max(1);
+/// Level of each 100 ms loudness sub-block as the glue's detector sees it: the loudest third
+/// (about 33 ms) of the sub-block, RMS, the louder channel (the detector is linked by the
+/// maximum), dBFS (None when silent).
+fn detector_levels_db(buf: &AudioBuffer) -> Vec<Option<f64>> {
+    let len = mixdown_dsp::loudness::subblock_len(buf.sample_rate);
+    let third = (len / 3).max(1);
     let n = buf.frames();
-    let mut levels: Vec<f64> = Vec::with_capacity(n / win + 1);
-    let mut start = 0;
-    while start + win <= n {
-        let mut acc = 0.0f64;
-        for i in start..start + win {
-            let m: f32 = buf.channels.iter().map(|c| c[i]).sum::<f32>() / buf.num_channels() as f32;
-            acc += (m as f64) * (m as f64);
-        }
-        let ms = acc / win as f64;
-        if ms > 1e-10 {
-            levels.push(10.0 * ms.log10());
-        }
-        start += win;
-    }
-    if levels.is_empty() {
-        return None;
-    }
-    levels.sort_by(|a, b| a.total_cmp(b));
-    Some(levels[((levels.len() - 1) as f64 * 0.95).round() as usize])
+    (0..n / len)
+        .map(|b| {
+            let mut best = 0.0f64;
+            for t in 0..3 {
+                let start = b * len + t * third;
+                let end = (start + third).min(n);
+                for c in &buf.channels {
+                    let acc: f64 = c[start..end].iter().map(|&v| (v as f64) * (v as f64)).sum();
+                    best = best.max(acc / third as f64);
+                }
+            }
+            (best > 1e-10).then(|| 10.0 * best.log10())
+        })
+        .collect()
 }
 
-/// Loudness range after EQ + glue, rendered block by block into a meter (no full-size copy).
-fn trial_lra(buf: &AudioBuffer, eq: &[FilterKind], glue: &CompressorParams) -> Option<f64> {
-    let sr = buf.sample_rate;
-    let ch = buf.num_channels();
-    let mut filt = FilterChain::new(eq, sr as f64, ch);
-    let mut comp = Compressor::new(glue.clone(), sr as f64, ch);
-    let mut meter = KMeter::new(ch, sr, false);
-    let block = 8192;
-    let mut scratch: Vec<Vec<f32>> = vec![vec![0.0; block]; ch];
-    let n = buf.frames();
-    let mut start = 0;
-    while start < n {
-        let len = block.min(n - start);
-        for (s, c) in scratch.iter_mut().zip(&buf.channels) {
-            s[..len].copy_from_slice(&c[start..start + len]);
-        }
-        let mut views: Vec<&mut [f32]> = scratch.iter_mut().map(|s| &mut s[..len]).collect();
-        filt.process(&mut views);
-        comp.process(&mut views);
-        let ro: Vec<&[f32]> = views.iter().map(|s| &**s).collect();
-        meter.push(&ro);
-        start += len;
-    }
-    loudness::loudness_range(meter.subblocks())
+/// Loudness range after a glue compressor, predicted per 100 ms: the static curve on each
+/// sub-block's level, released over the compressor's release time, applied to the
+/// sub-block's K-weighted power. Close enough to choose a threshold; the solver's dynamics
+/// guard checks the real result.
+fn predicted_glue_lra(
+    levels: &[Option<f64>],
+    sub: &[f64],
+    params: &CompressorParams,
+) -> Option<f64> {
+    let rel = (-100.0 / params.release_ms.max(1.0)).exp();
+    let mut gr = 0.0f64;
+    let out: Vec<f64> = sub
+        .iter()
+        .zip(levels)
+        .map(|(&p, l)| {
+            let target = l.map_or(0.0, |l| {
+                Compressor::static_curve_db(params, l) - l - params.makeup_db
+            });
+            let want = -target;
+            gr = if want > gr {
+                want
+            } else {
+                rel * gr + (1.0 - rel) * want
+            };
+            p * 10f64.powf(-gr / 10.0)
+        })
+        .collect();
+    loudness::loudness_range(&out)
 }
 
-fn decide_glue(buf: &AudioBuffer, an: &Analysis, opts: &MasterOptions, eq: &EqStage) -> GlueStage {
+fn decide_glue(buf: &AudioBuffer, an: &Analysis, opts: &MasterOptions) -> GlueStage {
     let mut params = CompressorParams {
         threshold_db: 0.0,
         ratio: 1.5,
@@ -196,22 +197,25 @@ fn decide_glue(buf: &AudioBuffer, an: &Analysis, opts: &MasterOptions, eq: &EqSt
             ),
         );
     }
-    let Some(loud) = loud_level_db(buf) else {
+    let levels = detector_levels_db(buf);
+    let mut sorted: Vec<f64> = levels.iter().flatten().copied().collect();
+    if sorted.is_empty() {
         return off(params, "no programme level to work with".into());
-    };
+    }
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let loud = sorted[((sorted.len() - 1) as f64 * 0.95).round() as usize];
     if plr > 17.0 {
         params.ratio = 2.0;
     }
-    let eq_bands: Vec<FilterKind> = if eq.enabled { eq.bands.clone() } else { vec![] };
-    for (attempt, below) in [4.0, 2.0, 0.0].iter().enumerate() {
+    for (attempt, below) in [6.0, 4.0, 2.0].iter().enumerate() {
         params.threshold_db = ((loud - below) * 10.0).round() / 10.0;
-        if let Some(lra) = trial_lra(buf, &eq_bands, &params) {
+        if let Some(lra) = predicted_glue_lra(&levels, &an.loudness_subblocks, &params) {
             if lra >= GLUE_KEEPS_LRA * lra_in {
                 return GlueStage {
                     enabled: true,
                     params: params.clone(),
                     why: format!(
-                        "{:.1}:1 from {:.1} dBFS (the loudest 5% of the song sits {below:.0} dB above it): holds the peaks together, keeps the loudness range at {:.1} of {:.1} LU{}",
+                        "{:.1}:1 from {:.1} dBFS ({below:.0} dB under the loudest 5% of the song): holds the peaks together; predicted loudness range {:.1} of {:.1} LU{}",
                         params.ratio,
                         params.threshold_db,
                         lra,
@@ -224,7 +228,10 @@ fn decide_glue(buf: &AudioBuffer, an: &Analysis, opts: &MasterOptions, eq: &EqSt
     }
     off(
         params,
-        format!("even gentle glue would shrink the loudness range below {:.0}% of {lra_in:.1} LU; left alone", GLUE_KEEPS_LRA * 100.0),
+        format!(
+            "even gentle glue would shrink the loudness range below {:.0}% of {lra_in:.1} LU; left alone",
+            GLUE_KEEPS_LRA * 100.0
+        ),
     )
 }
 
@@ -332,7 +339,7 @@ fn decide_limiter(an: &Analysis, opts: &MasterOptions) -> LimiterStage {
 /// Decide the whole chain. `buf` is the input (read only: the glue guard renders trials from it).
 pub fn decide(buf: &AudioBuffer, an: &Analysis, opts: &MasterOptions) -> MasterChain {
     let eq = decide_eq(an, opts);
-    let glue = decide_glue(buf, an, opts, &eq);
+    let glue = decide_glue(buf, an, opts);
     let stereo = decide_stereo(an, opts);
     let limiter = decide_limiter(an, opts);
     let loudness = LoudnessStage {

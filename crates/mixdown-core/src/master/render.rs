@@ -4,9 +4,10 @@ use super::chain::MasterChain;
 use super::solver::{self, Solution, SolveParams};
 use crate::audio::AudioBuffer;
 use crate::error::{Error, Result};
-use mixdown_dsp::biquad::FilterChain;
+use mixdown_dsp::biquad::{Biquad, FilterChain};
 use mixdown_dsp::compressor::{Compressor, GainReductionStats};
 use mixdown_dsp::crossover::Lr4Crossover;
+use mixdown_dsp::loudness::KMeter;
 use serde::{Deserialize, Serialize};
 
 /// What the render did, for the report.
@@ -16,81 +17,121 @@ pub struct RenderOutcome {
     pub glue_gain_reduction: Option<GainReductionStats>,
     /// Gain, limiting and the measured result of the loudness stage.
     pub loudness: Solution,
+    /// K-weighted 100 ms sub-block powers of the output (for the output's analysis).
+    #[serde(skip)]
+    pub output_subblocks: Vec<f64>,
 }
 
 /// Frames per processing block for the in-place stages.
-const BLOCK: usize = 4096;
+const BLOCK: usize = 16_384;
 
-fn apply_stereo(buf: &mut AudioBuffer, mono_below_hz: Option<f64>, width: f64) {
-    if buf.num_channels() != 2 {
-        return;
+/// Mono bass and width on mid/side, with state carried from block to block. The side is
+/// high-passed by the crossover's high band; the mid goes through the all-pass that the
+/// crossover's two bands sum to, so mid and side keep the same phase.
+struct Stereo {
+    side_hp: Option<Lr4Crossover>,
+    mid_ap: Option<Biquad>,
+    width: f64,
+}
+
+impl Stereo {
+    fn new(mono_below_hz: Option<f64>, width: f64, sr: f64) -> Self {
+        let x = mono_below_hz.map(|f| Lr4Crossover::new(f, sr));
+        Stereo {
+            mid_ap: x.as_ref().map(|x| x.matching_allpass()),
+            side_hp: x,
+            width,
+        }
     }
-    let sr = buf.sample_rate as f64;
-    let mut xm = mono_below_hz.map(|f| Lr4Crossover::new(f, sr));
-    let mut xs = mono_below_hz.map(|f| Lr4Crossover::new(f, sr));
-    let (l, r) = buf.channels.split_at_mut(1);
-    let w = width as f32;
-    for (a, b) in l[0].iter_mut().zip(r[0].iter_mut()) {
-        let m = 0.5 * (*a + *b);
-        let s = 0.5 * (*a - *b);
-        let (m2, s2) = match (xm.as_mut(), xs.as_mut()) {
-            (Some(xm), Some(xs)) => {
-                // both through the same crossover so mid and side keep the same phase
-                let (ml, mh) = xm.process(m);
-                let (_sl, sh) = xs.process(s);
-                (ml + mh, sh * w)
-            }
-            _ => (m, s * w),
-        };
-        *a = m2 + s2;
-        *b = m2 - s2;
+
+    fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+        let w = self.width;
+        for (a, b) in l.iter_mut().zip(r.iter_mut()) {
+            let m = 0.5 * (*a as f64 + *b as f64);
+            let s = 0.5 * (*a as f64 - *b as f64);
+            let (m2, s2) = match (self.mid_ap.as_mut(), self.side_hp.as_mut()) {
+                (Some(ap), Some(hp)) => (ap.process_f64(m), hp.high_only_f64(s) * w),
+                _ => (m, s * w),
+            };
+            *a = (m2 + s2) as f32;
+            *b = (m2 - s2) as f32;
+        }
     }
 }
 
 /// Render `chain` on `input` (consumed: the in-place stages reuse its memory).
 /// `progress(stage, fraction)` is called as the work goes on.
+/// `reference_subblocks` are the input's K-weighted 100 ms sub-block powers (from its
+/// analysis): the contour the dynamics guard keeps. Pass an empty slice to use the signal's own
+/// after EQ and glue.
 pub fn render(
     mut input: AudioBuffer,
     chain: &MasterChain,
+    reference_subblocks: &[f64],
     progress: &dyn Fn(&str, f64),
 ) -> Result<(AudioBuffer, RenderOutcome)> {
     let sr = input.sample_rate;
     let ch = input.num_channels();
     let n = input.frames();
-    // 1. EQ and 2. glue, block by block in place
-    let mut eq = (chain.eq.enabled && !chain.eq.bands.is_empty())
-        .then(|| FilterChain::new(&chain.eq.bands, sr as f64, ch));
+    // 1. EQ (channels in parallel), 2. glue, 3. stereo, block by block in place; the loudness
+    // meter the solver needs reads each block while it is still in cache.
+    let mut eq: Vec<FilterChain> = if chain.eq.enabled && !chain.eq.bands.is_empty() {
+        (0..ch)
+            .map(|_| FilterChain::new(&chain.eq.bands, sr as f64, 1))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut glue = chain
         .glue
         .enabled
         .then(|| Compressor::new(chain.glue.params.clone(), sr as f64, ch));
-    if eq.is_some() || glue.is_some() {
-        let mut start = 0;
-        while start < n {
-            let len = BLOCK.min(n - start);
-            let mut views: Vec<&mut [f32]> = input
-                .channels
-                .iter_mut()
-                .map(|c| &mut c[start..start + len])
-                .collect();
-            if let Some(e) = eq.as_mut() {
-                e.process(&mut views);
-            }
-            if let Some(g) = glue.as_mut() {
-                g.process(&mut views);
-            }
-            start += len;
-            if start % (BLOCK * 64) == 0 {
-                progress("eq and glue", start as f64 / n as f64);
-            }
+    let mut stereo = (chain.stereo.enabled && ch == 2)
+        .then(|| Stereo::new(chain.stereo.mono_below_hz, chain.stereo.width, sr as f64));
+    let mut meter = KMeter::new(ch, sr, true);
+    // Two stages run at once: the EQ of block k+1 beside glue, stereo and metering of block k.
+    let nblocks = n.div_ceil(BLOCK);
+    let span = |k: usize| (k * BLOCK, ((k + 1) * BLOCK).min(n));
+    let eq_block = |eq: &mut [FilterChain], views: &mut [&mut [f32]]| {
+        for (f, v) in eq.iter_mut().zip(views.iter_mut()) {
+            f.process(&mut [&mut **v]);
         }
+    };
+    if nblocks > 0 && !eq.is_empty() {
+        let (a, b) = span(0);
+        let mut first: Vec<&mut [f32]> = input.channels.iter_mut().map(|c| &mut c[a..b]).collect();
+        eq_block(&mut eq, &mut first);
     }
-    progress("eq and glue", 1.0);
-    // 3. stereo
-    if chain.stereo.enabled {
-        apply_stereo(&mut input, chain.stereo.mono_below_hz, chain.stereo.width);
+    for k in 0..nblocks {
+        let (a, b) = span(k);
+        let next_end = if k + 1 < nblocks { span(k + 1).1 } else { b };
+        let mut cur: Vec<&mut [f32]> = Vec::with_capacity(ch);
+        let mut next: Vec<&mut [f32]> = Vec::with_capacity(ch);
+        for c in input.channels.iter_mut() {
+            let (x, y) = c[a..next_end].split_at_mut(b - a);
+            cur.push(x);
+            next.push(y);
+        }
+        let (eq, glue, stereo, meter) = (&mut eq, &mut glue, &mut stereo, &mut meter);
+        rayon::join(
+            || {
+                if !eq.is_empty() && !next[0].is_empty() {
+                    eq_block(eq, &mut next);
+                }
+            },
+            || {
+                if let Some(g) = glue.as_mut() {
+                    g.process(&mut cur);
+                }
+                if let (Some(s), [l, r]) = (stereo.as_mut(), cur.as_mut_slice()) {
+                    s.process(l, r);
+                }
+                let ro: Vec<&[f32]> = cur.iter().map(|v| &**v).collect();
+                meter.push(&ro);
+            },
+        );
+        progress("eq, glue, stereo", b as f64 / n.max(1) as f64);
     }
-    progress("stereo", 1.0);
     // 4 + 5. limiter and closed-loop loudness
     let params = SolveParams {
         target_lufs: (chain.loudness.enabled && chain.loudness.gain_db.is_none())
@@ -101,11 +142,15 @@ pub fn render(
         limiter: chain.limiter.enabled.then(|| chain.limiter.params.clone()),
         max_limiting_lu: chain.limiter.max_limiting_lu,
         lra_floor_lu: chain.limiter.lra_floor_lu,
+        reference_subblocks: reference_subblocks.to_vec(),
     };
     let mut out = Vec::new();
-    let solution = solver::solve(&input.channels, sr, &params, &mut out).ok_or_else(|| {
-        Error::audio("has no measurable loudness after processing (silence, or shorter than 0.4 s)")
-    })?;
+    let (solution, output_subblocks) = solver::solve(&input.channels, sr, meter, &params, &mut out)
+        .ok_or_else(|| {
+            Error::audio(
+                "has no measurable loudness after processing (silence, or shorter than 0.4 s)",
+            )
+        })?;
     progress("limiter and loudness", 1.0);
     drop(input);
     Ok((
@@ -113,6 +158,7 @@ pub fn render(
         RenderOutcome {
             glue_gain_reduction: glue.map(|g| g.stats()),
             loudness: solution,
+            output_subblocks,
         },
     ))
 }

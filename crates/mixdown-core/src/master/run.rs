@@ -3,7 +3,7 @@
 
 use super::decide::{decide, MasterOptions};
 use super::render::render;
-use crate::analysis::{analyse, Analysis};
+use crate::analysis::{analyse, analyse_with, Analysis, Known};
 use crate::audio::AudioBuffer;
 use crate::error::{Error, Result};
 use crate::io::decode::{decode_file, DecodeInfo};
@@ -194,19 +194,30 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
     let chain = decide(&buf, &before, &options);
     progress("decide", 1.0);
     let sr = buf.sample_rate;
-    let (out, outcome) = render(buf, &chain, progress).map_err(|e| e.in_file(&job.input))?;
+    let (out, mut outcome) = render(buf, &chain, &before.loudness_subblocks, progress)
+        .map_err(|e| e.in_file(&job.input))?;
+    // Verify and encode at once: the independent meter runs on its own threads while the
+    // output's analysis and the encoder run here.
     progress("verify", 0.0);
-    let (after, cross) = rayon::join(|| analyse(&out), || ebur128_check(&out));
-    progress("verify", 1.0);
-
-    progress("encode", 0.0);
     let spec = EncodeSpec {
         format,
         sample_format,
         dither: chain.dither.enabled,
         dither_seed: DITHER_SEED,
     };
-    let stats = write_file(&job.output, &out, &spec)?;
+    let known = Known {
+        loudness_subblocks: std::mem::take(&mut outcome.output_subblocks),
+        true_peak: 10f64.powf(outcome.loudness.output_true_peak_dbtp / 20.0) as f32,
+    };
+    let (cross, (after, written)) = std::thread::scope(|s| {
+        let cross = s.spawn(|| ebur128_check(&out));
+        let after = analyse_with(&out, Some(known));
+        progress("encode", 0.0);
+        let written = write_file(&job.output, &out, &spec);
+        (cross.join(), (after, written))
+    });
+    let cross = cross.unwrap_or_default();
+    let stats = written?;
     progress("encode", 1.0);
     if stats.clipped_samples > 0 {
         notes.push(format!(

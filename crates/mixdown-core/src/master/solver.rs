@@ -19,9 +19,11 @@
 //! distances between sections are kept. It uses only as much of this as the floor needs.
 
 use mixdown_dsp::limiter::{
-    gain_reduction_stats, peak_envelope, GainPlanner, GainReductionStats, LimiterParams,
+    apply_chunk_factors, chunk_peaks, gain_reduction_stats, peak_envelope, GainPlanner,
+    GainReductionStats, LimiterParams,
 };
 use mixdown_dsp::loudness::{self, KMeter};
+use mixdown_dsp::oversample::{Scratch, TruePeakDetector};
 use serde::{Deserialize, Serialize};
 
 /// What the solver is asked to do.
@@ -41,6 +43,9 @@ pub struct SolveParams {
     pub max_limiting_lu: f64,
     /// Keep the loudness range at or above this, LU (None: no guard).
     pub lra_floor_lu: Option<f64>,
+    /// The contour the dynamics guard restores toward: K-weighted 100 ms sub-block powers of
+    /// the original input (before EQ and glue). Empty: the pre-limiter signal's own.
+    pub reference_subblocks: Vec<f64>,
 }
 
 /// The dynamics guard's work.
@@ -88,50 +93,101 @@ fn db_to_lin(db: f64) -> f32 {
 }
 
 /// The pre-computed views of the pre-limiter signal.
-struct Prepared {
-    env: Vec<f32>,
+struct Prepared<'a> {
+    y: &'a [&'a [f32]],
+    sample_rate: u32,
+    /// largest true-peak envelope value per chunk
+    peaks: Vec<f32>,
+    /// the envelope is exact wherever `gain · env` can reach the ceiling for gains up to this
+    exact_up_to_db: f64,
     chunks: Vec<f32>,
     chunk: usize,
-    sub_pre: Vec<f64>,
+    /// contour reference for the dynamics guard
+    sub_ref: Vec<f64>,
     pre_lufs: f64,
     pre_tp_db: f64,
 }
 
-struct Trial<'a> {
-    prep: &'a Prepared,
+impl Prepared<'_> {
+    /// (Re)compute the per-chunk peaks, exact for gains up to `gain_db` at ceiling `ceil_db`.
+    fn compute_peaks(&mut self, gain_db: f64, ceil_db: f64) {
+        use rayon::prelude::*;
+        crate::timing::mark("solver: computing peaks");
+        let threshold = db_to_lin(ceil_db - gain_db - 1.0);
+        let chunk = self.chunk;
+        // each channel on its own core, then the larger of the two per chunk (linked)
+        let per: Vec<Vec<f32>> = self
+            .y
+            .par_iter()
+            .map(|c| {
+                let mut env = Vec::new();
+                peak_envelope(&[c], self.sample_rate, threshold, &mut env);
+                let mut p = Vec::new();
+                chunk_peaks(&env, chunk, &mut p);
+                p
+            })
+            .collect();
+        self.peaks = per.first().cloned().unwrap_or_default();
+        for p in per.iter().skip(1) {
+            for (a, b) in self.peaks.iter_mut().zip(p) {
+                *a = a.max(*b);
+            }
+        }
+        self.exact_up_to_db = gain_db;
+    }
+}
+
+struct Trial<'a, 'b> {
+    prep: &'b mut Prepared<'a>,
     planner: Option<GainPlanner>,
+    /// limiter gain per chunk
     gain: Vec<f32>,
     /// slow gain per chunk (linear, <= 1)
     contour: Vec<f32>,
     use_contour: bool,
     sub: Vec<f64>,
     sr: u32,
+    ceil_seen_db: f64,
 }
 
-impl Trial<'_> {
+impl Trial<'_, '_> {
+    fn k(&self, c: usize) -> f32 {
+        if self.use_contour {
+            self.contour[c]
+        } else {
+            1.0
+        }
+    }
+
     /// Plan the limiter and predict the sub-block powers at input gain `g_db`.
     fn predict(&mut self, g_db: f64, ceil_db: f64) {
+        if self.planner.is_some()
+            && (g_db > self.prep.exact_up_to_db || ceil_db < self.ceil_seen_db - 1.0)
+        {
+            // beyond the range where the envelope was computed exactly: widen it
+            self.prep.compute_peaks(g_db + 2.0, ceil_db);
+            self.ceil_seen_db = ceil_db;
+        }
         let g = db_to_lin(g_db);
         let ceil = db_to_lin(ceil_db);
+        let (contour, use_contour) = (&self.contour, self.use_contour);
         match self.planner.as_mut() {
-            Some(pl) if self.use_contour => pl.plan_with_contour(
-                &self.prep.env,
-                g,
-                &self.contour,
-                self.prep.chunk,
+            Some(pl) => pl.plan(
+                &self.prep.peaks,
+                |c| if use_contour { g * contour[c] } else { g },
                 ceil,
                 &mut self.gain,
             ),
-            Some(pl) => pl.plan(&self.prep.env, g, ceil, &mut self.gain),
             None => self.gain.iter_mut().for_each(|v| *v = 1.0),
         }
-        let contour = self.use_contour.then_some(self.contour.as_slice());
-        loudness::predict_subblocks_with_contour(
-            &self.prep.chunks,
+        let (gain, chunks) = (&self.gain, &self.prep.chunks);
+        loudness::predict_subblocks(
+            chunks,
             self.prep.chunk,
-            &self.gain,
-            contour,
-            g,
+            |c| {
+                let f = g * gain[c] * if use_contour { contour[c] } else { 1.0 };
+                f * f
+            },
             self.sr,
             &mut self.sub,
         );
@@ -143,18 +199,15 @@ impl Trial<'_> {
         let l = loudness::integrated(&self.sub).unwrap_or(-120.0);
         // the loss is measured against the same signal without the limiter (contour included)
         let without = if self.use_contour {
-            let ck = &self.contour;
-            let per_sub = (loudness::subblock_len(self.sr) / self.prep.chunk).max(1);
-            let subs: Vec<f64> = (0..self.prep.sub_pre.len())
-                .map(|b| {
-                    let r = b * per_sub..((b + 1) * per_sub).min(ck.len());
-                    let acc: f64 = r
-                        .clone()
-                        .map(|c| (self.prep.chunks[c] * ck[c] * ck[c]) as f64)
-                        .sum();
-                    acc / loudness::subblock_len(self.sr) as f64
-                })
-                .collect();
+            let mut subs = Vec::new();
+            let contour = &self.contour;
+            loudness::predict_subblocks(
+                &self.prep.chunks,
+                self.prep.chunk,
+                |c| contour[c] * contour[c],
+                self.sr,
+                &mut subs,
+            );
             loudness::integrated(&subs).unwrap_or(self.prep.pre_lufs) + g_db
         } else {
             self.prep.pre_lufs + g_db
@@ -270,7 +323,7 @@ impl Trial<'_> {
     /// Per-sub-block reduction (dB) of the current prediction against the input's own contour
     /// at gain `g_db`, from 3 s windows; `None` where a window is gated out of the LRA.
     fn reduction_by_subblock(&self, g_db: f64) -> Vec<Option<f64>> {
-        let pre = &self.prep.sub_pre;
+        let pre = &self.prep.sub_ref;
         let out = &self.sub;
         let nsub = pre.len().min(out.len());
         let w = 30usize;
@@ -351,53 +404,71 @@ impl Trial<'_> {
     }
 }
 
-/// Find the gain, limit, render into `out`, verify. `y` is the pre-limiter signal.
-/// Returns `None` if `y` has no measurable loudness (silence, or shorter than 0.4 s).
+/// Find the gain, limit, render into `out`, verify. `y` is the pre-limiter signal and
+/// `meter` a [`KMeter`] (keeping chunks) that has been fed all of it.
+/// Returns the solution and the output's 100 ms sub-block powers, or `None` if `y` has no
+/// measurable loudness (silence, or shorter than 0.4 s).
 pub fn solve(
     y: &[Vec<f32>],
     sample_rate: u32,
+    meter: KMeter,
     p: &SolveParams,
     out: &mut Vec<Vec<f32>>,
-) -> Option<Solution> {
+) -> Option<(Solution, Vec<f64>)> {
     let n = y.first().map_or(0, |c| c.len());
     let views: Vec<&[f32]> = y.iter().map(|c| c.as_slice()).collect();
-    let (env, (sub_pre, chunks, chunk)) = rayon::join(
-        || {
-            let mut env = Vec::new();
-            peak_envelope(&views, &mut env);
-            env
-        },
-        || {
-            let mut m = KMeter::new(views.len(), sample_rate, true);
-            m.push(&views);
-            let chunk = m.chunk_len();
-            let (sub, chunks) = m.finish();
-            (sub, chunks.unwrap_or_default(), chunk)
-        },
-    );
+    let (sub_pre, chunks, chunk) = {
+        let chunk = meter.chunk_len();
+        let (sub, chunks) = meter.finish();
+        (sub, chunks.unwrap_or_default(), chunk)
+    };
+    crate::timing::mark("solver: start");
     let pre_lufs = loudness::integrated(&sub_pre)?;
-    let pre_tp = env.iter().fold(0.0f32, |m, &v| m.max(v));
-    let prep = Prepared {
-        env,
+    let det = TruePeakDetector::new(sample_rate);
+    let pre_tp = {
+        let mut s = Scratch::default();
+        views
+            .iter()
+            .fold(0.0f32, |m, c| m.max(det.true_peak(c, &mut s)))
+    };
+    let nchunks = n.div_ceil(chunk).max(1);
+    let mut chunks = chunks;
+    chunks.resize(nchunks, 0.0);
+    let mut prep = Prepared {
+        y: &views,
+        sample_rate,
+        peaks: Vec::new(),
+        exact_up_to_db: f64::NEG_INFINITY,
         chunks,
         chunk,
-        sub_pre,
+        sub_ref: if p.reference_subblocks.len() == sub_pre.len() {
+            p.reference_subblocks.clone()
+        } else {
+            sub_pre.clone()
+        },
         pre_lufs,
         pre_tp_db: 20.0 * (pre_tp.max(1e-12) as f64).log10(),
     };
+    let ceiling_goal = p.ceiling_dbtp - p.margin_db.max(0.0);
+    if p.limiter.is_some() {
+        let g_hint =
+            p.target_lufs.map_or(p.fixed_gain_db, |t| t - pre_lufs) + p.max_limiting_lu + 3.0;
+        prep.compute_peaks(g_hint, ceiling_goal);
+    }
+    crate::timing::mark("solver: peaks");
     let mut trial = Trial {
-        prep: &prep,
+        prep: &mut prep,
         planner: p
             .limiter
             .as_ref()
-            .map(|l| GainPlanner::new(l, sample_rate as f64)),
-        gain: vec![1.0; n],
-        contour: vec![1.0; n.div_ceil(chunk).max(1)],
+            .map(|l| GainPlanner::new(l, sample_rate as f64, chunk)),
+        gain: vec![1.0; nchunks],
+        contour: vec![1.0; nchunks],
         use_contour: false,
         sub: Vec::new(),
         sr: sample_rate,
+        ceil_seen_db: ceiling_goal,
     };
-    let ceiling_goal = p.ceiling_dbtp - p.margin_db.max(0.0);
     let mut ceil_db = ceiling_goal;
     let mut internal_target = p.target_lufs;
 
@@ -415,26 +486,37 @@ pub fn solve(
                 trial.predict(g, ceil_db);
             }
             let full: Vec<f32> = trial.contour.clone();
-            let lra_full = trial.predicted_lra();
-            let (l0, l1) = (lra0.unwrap_or(0.0), lra_full.unwrap_or(0.0));
-            let mut strength = 1.0;
-            if l1 > floor && l1 > l0 {
-                // use only as much as the floor needs (plus a little room), in two tries
-                strength = ((floor - l0) / (l1 - l0) + 0.1).clamp(0.0, 1.0);
-                for _ in 0..2 {
-                    for (k, f) in trial.contour.iter_mut().zip(&full) {
-                        *k = f.powf(strength as f32);
-                    }
-                    let g2 = trial.choose_gain(t, ceil_db, p.max_limiting_lu).0;
-                    trial.predict(g2, ceil_db);
-                    if trial.predicted_lra().is_some_and(|l| l >= floor) || strength >= 1.0 {
-                        break;
-                    }
-                    strength = (strength + 0.35).min(1.0);
+            // The range does not grow steadily with the strength (percentiles move), so try a
+            // few strengths and keep the gentlest that reaches the floor, else the best one.
+            let mut best: Option<(f64, f64)> = None; // (strength, lra)
+            let mut chosen = None;
+            for strength in [1.0 / 3.0, 2.0 / 3.0, 1.0] {
+                for (k, f) in trial.contour.iter_mut().zip(&full) {
+                    *k = f.powf(strength as f32);
+                }
+                let g2 = trial.choose_gain(t, ceil_db, p.max_limiting_lu).0;
+                trial.predict(g2, ceil_db);
+                let lra = trial.predicted_lra().unwrap_or(0.0);
+                if best.is_none_or(|(_, l)| lra > l) {
+                    best = Some((strength, lra));
+                }
+                if lra >= floor {
+                    chosen = Some(strength);
+                    break;
+                }
+            }
+            let strength = chosen.or(best.map(|b| b.0)).unwrap_or(1.0);
+            if best.is_some_and(|(_, l)| l <= lra0.unwrap_or(0.0)) {
+                // nothing helped: leave the contour alone
+                trial.contour.iter_mut().for_each(|k| *k = 1.0);
+                trial.use_contour = false;
+            } else {
+                for (k, f) in trial.contour.iter_mut().zip(&full) {
+                    *k = f.powf(strength as f32);
                 }
             }
             let min_k = trial.contour.iter().fold(1.0f32, |m, &v| m.min(v));
-            contour_report = Some(ContourReport {
+            contour_report = trial.use_contour.then(|| ContourReport {
                 strength,
                 max_reduction_db: -20.0 * (min_k.max(1e-6) as f64).log10(),
                 lra_without_lu: lra0,
@@ -442,12 +524,15 @@ pub fn solve(
         }
     }
 
+    crate::timing::mark("solver: guard");
     out.resize_with(y.len(), Vec::new);
     for o in out.iter_mut() {
         o.clear();
         o.resize(n, 0.0);
     }
+    let mut factors = vec![1.0f32; nchunks];
     let mut sol = Solution::default();
+    let mut out_sub = Vec::new();
     for round in 1..=6u32 {
         // 1. choose the gain
         let mut reached = true;
@@ -457,8 +542,8 @@ pub fn solve(
             (None, _) => p.fixed_gain_db,
             (Some(t), false) => {
                 // no limiter: the ceiling caps the gain
-                let want = t - prep.pre_lufs;
-                let cap = ceil_db - prep.pre_tp_db;
+                let want = t - trial.prep.pre_lufs;
+                let cap = ceil_db - trial.prep.pre_tp_db;
                 if want > cap {
                     reached = false;
                     shortfall = Some(format!(
@@ -483,44 +568,49 @@ pub fn solve(
                 g
             }
         };
+        crate::timing::mark("solver: gain chosen");
         // 2. render
         let (_, loss) = trial.eval(g_db, ceil_db);
         let g_lin = db_to_lin(g_db);
-        for (dst, src) in out.iter_mut().zip(&views) {
-            if trial.use_contour {
-                for (c, (o, (x, g))) in dst
-                    .chunks_mut(chunk)
-                    .zip(src.chunks(chunk).zip(trial.gain.chunks(chunk)))
-                    .enumerate()
-                {
-                    let k = trial.contour[c] * g_lin;
-                    for ((o, &x), &g) in o.iter_mut().zip(x).zip(g) {
-                        *o = x * g * k;
-                    }
-                }
-            } else {
-                for ((o, &x), &g) in dst.iter_mut().zip(src.iter()).zip(&trial.gain) {
-                    *o = x * g * g_lin;
-                }
-            }
+        for (c, f) in factors.iter_mut().enumerate() {
+            *f = g_lin * trial.gain[c] * trial.k(c);
         }
+        {
+            let factors = &factors;
+            let mut pairs: Vec<(&[f32], &mut Vec<f32>)> =
+                views.iter().copied().zip(out.iter_mut()).collect();
+            use rayon::prelude::*;
+            pairs
+                .par_iter_mut()
+                .for_each(|(src, dst)| apply_chunk_factors(src, dst, factors, chunk));
+        }
+        crate::timing::mark("solver: rendered");
         // 3. measure the result exactly
         let ov: Vec<&[f32]> = out.iter().map(|c| c.as_slice()).collect();
         let (osub, otp) = rayon::join(
-            || loudness::subblock_powers(&ov, sample_rate),
+            || crate::analysis::subblock_powers(&ov, sample_rate),
             || {
-                let mut e = Vec::new();
-                peak_envelope(&ov, &mut e);
-                e.iter().fold(0.0f32, |m, &v| m.max(v))
+                let floor = db_to_lin(ceiling_goal - 0.5);
+                let near = output_true_peak(&ov, &factors, &trial.prep.peaks, chunk, floor, &det);
+                if near > floor {
+                    near
+                } else {
+                    // well under the ceiling everywhere: measure it all (for the report)
+                    let mut s = Scratch::default();
+                    ov.iter()
+                        .fold(0.0f32, |m, c| m.max(det.true_peak(c, &mut s)))
+                }
             },
         );
+        crate::timing::mark("solver: measured");
         let out_lufs = loudness::integrated(&osub).unwrap_or(-120.0);
+        out_sub = osub;
         let out_tp = 20.0 * (otp.max(1e-12) as f64).log10();
         sol = Solution {
             gain_db: g_db,
             output_lufs: out_lufs,
             output_true_peak_dbtp: out_tp,
-            output_lra_lu: loudness::loudness_range(&osub),
+            output_lra_lu: loudness::loudness_range(&out_sub),
             limiting_loss_lu: loss,
             limiter_gr: gain_reduction_stats(&trial.gain),
             contour: contour_report.clone(),
@@ -559,5 +649,49 @@ pub fn solve(
             ));
         }
     }
-    Some(sol)
+    Some((sol, out_sub))
+}
+
+/// True peak of the output (linear), measured exactly only where it can matter: a chunk is
+/// skipped when an upper bound of its output (the largest gain factor around it, widened by
+/// how much that factor moves, times the input's peak) stays under `floor`. The reading is
+/// exact whenever the true peak is above `floor`.
+fn output_true_peak(
+    out: &[&[f32]],
+    factors: &[f32],
+    peaks: &[f32],
+    chunk: usize,
+    floor: f32,
+    det: &TruePeakDetector,
+) -> f32 {
+    let nc = factors.len();
+    let spread = det.bound_gain();
+    let mut scratch = Scratch::default();
+    let mut env = vec![0.0f32; chunk];
+    let mut best = 0.0f32;
+    let mut c = 0;
+    while c < nc {
+        let lo = c.saturating_sub(1);
+        let hi = (c + 2).min(nc);
+        let (fmin, fmax) = factors[lo..hi]
+            .iter()
+            .fold((f32::MAX, 0.0f32), |(a, b), &f| (a.min(f), b.max(f)));
+        let bound = fmax * (1.0 + spread * (fmax - fmin) / fmax.max(1e-12)) * peaks[c];
+        if bound <= floor.max(best) {
+            c += 1;
+            continue;
+        }
+        for ch in out {
+            let s0 = c * chunk;
+            let s1 = ((c + 1) * chunk).min(ch.len());
+            if s0 >= s1 {
+                continue;
+            }
+            env[..s1 - s0].iter_mut().for_each(|e| *e = 0.0);
+            det.peak_envelope_max_at(ch, s0, s1, &mut env[..s1 - s0], &mut scratch);
+            best = env[..s1 - s0].iter().fold(best, |m, &v| m.max(v));
+        }
+        c += 1;
+    }
+    best
 }

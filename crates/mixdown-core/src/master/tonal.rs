@@ -180,7 +180,10 @@ pub fn fit(spec: &BandSpectrum, sample_rate: u32, amount: f64, limits: &TonalLim
     let raw: Vec<Option<f64>> = centres
         .iter()
         .zip(levels)
-        .map(|(c, l)| l.filter(|&l| l >= max_level - EMPTY_BELOW_DB).map(|l| l - target_db(*c) - offset))
+        .map(|(c, l)| {
+            l.filter(|&l| l >= max_level - EMPTY_BELOW_DB)
+                .map(|l| l - target_db(*c) - offset)
+        })
         .collect();
     // octave smoothing (the band and one 1/3-octave neighbour either side, weighted 1-2-1)
     let dev: Vec<Option<f64>> = (0..raw.len())
@@ -382,7 +385,11 @@ mod tests {
             }
         }
         // and the empty bands do not pull their neighbours into a boost
-        let i = f.centres_hz.iter().position(|&c| (c - 6300.0).abs() < 100.0).unwrap();
+        let i = f
+            .centres_hz
+            .iter()
+            .position(|&c| (c - 6300.0).abs() < 100.0)
+            .unwrap();
         assert!(f.wanted_db[i].abs() < 0.5, "6.3 kHz: {}", f.wanted_db[i]);
     }
 }
