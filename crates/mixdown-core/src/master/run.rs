@@ -131,6 +131,12 @@ fn file_info(path: &Path, info: &DecodeInfo) -> FileInfo {
 
 /// Run a mastering job. `progress(stage, fraction)` reports the work as it goes.
 pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport> {
+    if job.output.is_dir() {
+        return Err(Error::file(
+            &job.output,
+            "is a folder; give a file name such as song-master.wav",
+        ));
+    }
     let format = FileFormat::from_path(&job.output)?;
     let sample_format = job
         .bit_depth
