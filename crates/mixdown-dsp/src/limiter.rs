@@ -199,15 +199,6 @@ impl GainPlanner {
     }
 }
 
-/// Largest value of `env` in each chunk.
-pub fn chunk_peaks(env: &[f32], chunk: usize, out: &mut Vec<f32>) {
-    out.clear();
-    out.extend(
-        env.chunks(chunk.max(1))
-            .map(|c| c.iter().fold(0.0f32, |m, &v| m.max(v))),
-    );
-}
-
 /// `dst[i] = src[i] · f(i)` where `f` runs in straight lines between chunk centres through
 /// the per-chunk `factors` (flat before the first centre and after the last).
 pub fn apply_chunk_factors(src: &[f32], dst: &mut [f32], factors: &[f32], chunk: usize) {
@@ -242,19 +233,6 @@ fn lin_to_db(x: f64) -> f64 {
     20.0 * x.max(1e-12).log10()
 }
 
-/// The linked true-peak envelope of `channels`, exact wherever it may exceed `threshold`
-/// (conservative elsewhere), reusing `env`'s allocation.
-pub fn peak_envelope(channels: &[&[f32]], sample_rate: u32, threshold: f32, env: &mut Vec<f32>) {
-    let n = channels.first().map_or(0, |c| c.len());
-    env.clear();
-    env.resize(n, 0.0);
-    let det = TruePeakDetector::new(sample_rate);
-    let mut scratch = Scratch::default();
-    for ch in channels {
-        det.peak_envelope_pruned(ch, env, threshold, &mut scratch);
-    }
-}
-
 /// Result of [`limit`].
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LimitResult {
@@ -279,27 +257,25 @@ pub fn limit(
     let chunk = chunk_len(sample_rate.round() as u32);
     let pre = db_to_lin(pre_gain_db);
     let target_db = params.ceiling_dbtp - margin_db.max(0.0);
-    let mut env = Vec::new();
-    {
-        let views: Vec<&[f32]> = channels.iter().map(|c| c.as_slice()).collect();
-        // exact wherever the gained signal can come within 6 dB of the ceiling
-        peak_envelope(
-            &views,
-            sample_rate.round() as u32,
-            db_to_lin(target_db - 6.0) / pre,
-            &mut env,
-        );
+    // linked per-chunk peaks, exact wherever the gained signal can come within 6 dB of the ceiling
+    let det = TruePeakDetector::new(sample_rate.round() as u32);
+    let mut scratch = Scratch::default();
+    let threshold = db_to_lin(target_db - 6.0) / pre;
+    let mut peaks: Vec<f32> = Vec::new();
+    for (i, ch) in channels.iter().enumerate() {
+        let mut p = Vec::new();
+        det.chunk_peaks_pruned(ch, chunk, threshold, &mut p, &mut scratch);
+        if i == 0 {
+            peaks = p;
+        } else {
+            peaks.iter_mut().zip(&p).for_each(|(a, b)| *a = a.max(*b));
+        }
     }
-    let mut peaks = Vec::new();
-    chunk_peaks(&env, chunk, &mut peaks);
-    drop(env);
     let mut gain = vec![1.0f32; peaks.len()];
     let mut factors = vec![1.0f32; peaks.len()];
     let mut planner = GainPlanner::new(params, sample_rate, chunk);
     let mut ceiling_db = target_db;
     let mut out: Vec<Vec<f32>> = channels.iter().map(|c| vec![0.0; c.len()]).collect();
-    let det = TruePeakDetector::new(sample_rate.round() as u32);
-    let mut scratch = Scratch::default();
     let mut passes = 0;
     let mut tp_db;
     loop {

@@ -102,6 +102,22 @@ impl KFilter {
         }
     }
 
+    /// Zero states that have decayed below the denormal range's doorstep.
+    fn flush(&mut self) {
+        for v in [
+            &mut self.x1,
+            &mut self.x2,
+            &mut self.y1,
+            &mut self.y2,
+            &mut self.z1,
+            &mut self.z2,
+        ] {
+            if v.abs() < 1e-30 {
+                *v = 0.0;
+            }
+        }
+    }
+
     /// K-weighted square of the next sample.
     #[inline]
     fn power(&mut self, v: f32) -> f64 {
@@ -170,26 +186,52 @@ impl KMeter {
     /// Feed one block (all channels the same length).
     pub fn push(&mut self, block: &[&[f32]]) {
         let n = block.first().map_or(0, |c| c.len());
-        for i in 0..n {
-            let mut p = 0.0f64;
-            for (f, ch) in self.filters.iter_mut().zip(block) {
-                p += f.power(ch[i]);
-            }
-            self.acc += p;
-            self.pos += 1;
-            if self.pos == self.sub_len {
-                self.subblocks.push(self.acc / self.sub_len as f64);
-                self.acc = 0.0;
-                self.pos = 0;
-            }
-            if let Some(chunks) = self.chunks.as_mut() {
-                self.chunk_acc += p;
-                self.chunk_pos += 1;
-                if self.chunk_pos == self.chunk {
+        let mut i = 0;
+        // run to the next chunk boundary at a time: no per-sample bookkeeping
+        while i < n {
+            let take = (self.chunk - self.chunk_pos).min(n - i);
+            let p = self.power_sum(block, i, i + take);
+            self.chunk_acc += p;
+            self.chunk_pos += take;
+            if self.chunk_pos == self.chunk {
+                if let Some(chunks) = self.chunks.as_mut() {
                     chunks.push(self.chunk_acc as f32);
-                    self.chunk_acc = 0.0;
-                    self.chunk_pos = 0;
                 }
+                self.acc += self.chunk_acc;
+                self.chunk_acc = 0.0;
+                self.chunk_pos = 0;
+                self.pos += self.chunk;
+                // the chunk length divides the sub-block length
+                if self.pos == self.sub_len {
+                    self.subblocks.push(self.acc / self.sub_len as f64);
+                    self.acc = 0.0;
+                    self.pos = 0;
+                    self.filters.iter_mut().for_each(KFilter::flush);
+                }
+            }
+            i += take;
+        }
+    }
+
+    /// Channel-summed K-weighted power of samples `a..b`.
+    #[inline]
+    fn power_sum(&mut self, block: &[&[f32]], a: usize, b: usize) -> f64 {
+        match (self.filters.as_mut_slice(), block) {
+            ([f0, f1], [l, r]) => {
+                let mut s = 0.0;
+                for (&x, &y) in l[a..b].iter().zip(&r[a..b]) {
+                    s += f0.power(x) + f1.power(y);
+                }
+                s
+            }
+            (filters, block) => {
+                let mut s = 0.0;
+                for (f, ch) in filters.iter_mut().zip(block) {
+                    for &x in &ch[a..b] {
+                        s += f.power(x);
+                    }
+                }
+                s
             }
         }
     }

@@ -288,39 +288,54 @@ impl TruePeakDetector {
         }
     }
 
-    /// Like [`TruePeakDetector::peak_envelope_max`], but blocks that provably stay at or below
-    /// `threshold` are not interpolated: they get a conservative bound (at least their true
-    /// envelope, at most `threshold`). Exact wherever the envelope can exceed `threshold`.
-    pub fn peak_envelope_pruned(
+    /// The largest true-peak envelope value in each `chunk` samples of `x`, appended to `out`:
+    /// exact wherever it can exceed `threshold`, a conservative bound (at most `threshold`)
+    /// elsewhere. Needs no full-length envelope.
+    pub fn chunk_peaks_pruned(
         &self,
         x: &[f32],
-        env: &mut [f32],
+        chunk: usize,
         threshold: f32,
+        out: &mut Vec<f32>,
         scratch: &mut Scratch,
     ) {
-        assert_eq!(x.len(), env.len());
+        let chunk = chunk.max(1);
         let maxima = block_maxima(x);
-        let nb = maxima.len();
-        let mut b = 0;
-        while b < nb {
-            if self.block_bound(&maxima, b) <= threshold {
-                let bound = self.block_bound(&maxima, b);
-                let r = b * PRUNE_BLOCK..((b + 1) * PRUNE_BLOCK).min(x.len());
-                env[r].iter_mut().for_each(|e| *e = e.max(bound));
-                b += 1;
+        let n = x.len();
+        let nc = n.div_ceil(chunk);
+        let bound_of = |c: usize| {
+            let b0 = c * chunk / PRUNE_BLOCK;
+            let b1 = (((c + 1) * chunk).min(n) - 1) / PRUNE_BLOCK;
+            (b0..=b1)
+                .map(|b| self.block_bound(&maxima, b))
+                .fold(0.0f32, f32::max)
+        };
+        let mut env = std::mem::take(&mut scratch.env);
+        let mut c = 0;
+        while c < nc {
+            let bound = bound_of(c);
+            if bound <= threshold {
+                out.push(bound);
+                c += 1;
                 continue;
             }
-            // a run of blocks that need the exact envelope, with the filter's reach around it
-            let start_b = b;
-            while b < nb && self.block_bound(&maxima, b) > threshold {
-                b += 1;
+            // a run of chunks that need the exact envelope
+            let c0 = c;
+            while c < nc && bound_of(c) > threshold {
+                c += 1;
             }
-            let s0 = start_b * PRUNE_BLOCK;
-            let s1 = (b * PRUNE_BLOCK).min(x.len());
+            let (s0, s1) = (c0 * chunk, (c * chunk).min(n));
+            env.clear();
+            env.resize(s1 - s0, 0.0);
             for d in &self.designs {
-                d.peak_envelope_max_at(x, s0, s1, &mut env[s0..s1], scratch);
+                d.peak_envelope_max_at(x, s0, s1, &mut env, scratch);
             }
+            out.extend(
+                env.chunks(chunk)
+                    .map(|e| e.iter().fold(0.0f32, |m, &v| m.max(v))),
+            );
         }
+        scratch.env = env;
     }
 
     /// The largest true-peak value of `x` (linear). Blocks that cannot beat the current
@@ -408,19 +423,6 @@ pub fn true_peak(channels: &[&[f32]], sample_rate: u32) -> f32 {
         .fold(0.0f32, |m, ch| m.max(det.true_peak(ch, &mut scratch)))
 }
 
-/// Linked true-peak envelope of several channels: `env[n]` is the largest interpolated |value|
-/// of any channel in [n, n+1).
-pub fn linked_peak_envelope(channels: &[&[f32]], sample_rate: u32) -> Vec<f32> {
-    let n = channels.first().map_or(0, |c| c.len());
-    let interp = TruePeakDetector::new(sample_rate);
-    let mut scratch = Scratch::default();
-    let mut env = vec![0.0f32; n];
-    for ch in channels {
-        interp.peak_envelope_max(ch, &mut env, &mut scratch);
-    }
-    env
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,7 +477,7 @@ mod tests {
     }
 
     #[test]
-    fn pruned_paths_agree_with_the_full_envelope() {
+    fn pruned_true_peak_equals_the_full_envelope_maximum() {
         let mut r = crate::rng::Rng::new(8);
         // music-like: quiet noise with a few loud bursts
         let x: Vec<f32> = (0..50_000)
@@ -490,13 +492,31 @@ mod tests {
         det.peak_envelope_max(&x, &mut full, &mut s);
         let tp_full = full.iter().fold(0.0f32, |m, &v| m.max(v));
         assert_eq!(det.true_peak(&x, &mut s), tp_full);
-        let th = 0.2f32;
-        let mut pruned = vec![0.0f32; x.len()];
-        det.peak_envelope_pruned(&x, &mut pruned, th, &mut s);
-        for (i, (&p, &f)) in pruned.iter().zip(&full).enumerate() {
-            assert!(p >= f, "sample {i}: pruned {p} below the envelope {f}");
-            if f > th || p > th {
-                assert_eq!(p, f, "sample {i} must be exact above the threshold");
+    }
+
+    #[test]
+    fn chunk_peaks_match_the_full_envelope_where_it_matters() {
+        let mut r = crate::rng::Rng::new(21);
+        let x: Vec<f32> = (0..30_001)
+            .map(|i| (r.gaussian() * if (i / 3000) % 3 == 0 { 0.4 } else { 0.02 }) as f32)
+            .collect();
+        let det = TruePeakDetector::new(44_100);
+        let mut s = Scratch::default();
+        let mut full = vec![0.0f32; x.len()];
+        det.peak_envelope_max(&x, &mut full, &mut s);
+        for &chunk in &[15usize, 16, 7] {
+            let th = 0.3f32;
+            let mut peaks = Vec::new();
+            det.chunk_peaks_pruned(&x, chunk, th, &mut peaks, &mut s);
+            assert_eq!(peaks.len(), x.len().div_ceil(chunk));
+            for (c, &p) in peaks.iter().enumerate() {
+                let exact = full[c * chunk..((c + 1) * chunk).min(x.len())]
+                    .iter()
+                    .fold(0.0f32, |m, &v| m.max(v));
+                assert!(p >= exact, "chunk {c}: {p} < {exact}");
+                if exact > th || p > th {
+                    assert_eq!(p, exact, "chunk {c} must be exact above the threshold");
+                }
             }
         }
     }

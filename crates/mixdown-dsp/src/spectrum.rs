@@ -90,27 +90,52 @@ pub fn third_octave_and_low_stereo(
     let mut input = fft.make_input_vec();
     let mut output = fft.make_output_vec();
     let bins = size / 2 + 1;
-    let mut frame_spec: Vec<Vec<f64>> = Vec::with_capacity(frames);
-    let mut frame_power: Vec<f64> = Vec::with_capacity(frames);
     let stereo = channels.len() == 2 && low_hz > 0.0;
     let low_bins = ((low_hz * size as f64 / sample_rate as f64).ceil() as usize).min(bins);
     let mut first = fft.make_output_vec();
-    let mut frame_low: Vec<[f64; 3]> = Vec::with_capacity(if stereo { frames } else { 0 });
-    for f in 0..frames {
-        let start = if frames == frames_total {
+    let start_of = |f: usize| {
+        if frames == frames_total {
             f * (size / 2)
         } else {
             // spread evenly
             (f as f64 * (n.saturating_sub(size)) as f64 / (frames - 1).max(1) as f64) as usize
-        };
-        let mut spec = vec![0.0f64; bins];
+        }
+    };
+    // Pass 1: each frame's windowed energy (Parseval: proportional to its spectrum's sum), for
+    // the gate: frames more than 20 dB below the mean frame power are left out.
+    let frame_power: Vec<f64> = (0..frames)
+        .map(|f| {
+            let start = start_of(f);
+            channels
+                .iter()
+                .map(|ch| {
+                    let end = (start + size).min(ch.len());
+                    ch[start.min(end)..end]
+                        .iter()
+                        .zip(&window)
+                        .map(|(&x, &w)| ((x * w) as f64).powi(2))
+                        .sum::<f64>()
+                })
+                .sum()
+        })
+        .collect();
+    let mean = frame_power.iter().sum::<f64>() / frames as f64;
+    // Pass 2: the spectra of the frames that pass, accumulated.
+    let mut acc = vec![0.0f64; bins];
+    let mut used = 0usize;
+    let mut low = [0.0f64; 3];
+    for (f, &p) in frame_power.iter().enumerate() {
+        if !(p > mean * 0.01 && p > 0.0) {
+            continue;
+        }
+        let start = start_of(f);
         for (k, ch) in channels.iter().enumerate() {
             for (i, v) in input.iter_mut().enumerate() {
                 *v = ch.get(start + i).copied().unwrap_or(0.0) * window[i];
             }
             fft.process(&mut input, &mut output)
                 .expect("fft sizes match");
-            for (s, c) in spec.iter_mut().zip(&output) {
+            for (s, c) in acc.iter_mut().zip(&output) {
                 *s += (c.re as f64).powi(2) + (c.im as f64).powi(2);
             }
             if stereo && k == 0 {
@@ -118,34 +143,13 @@ pub fn third_octave_and_low_stereo(
             }
         }
         if stereo {
-            let mut low = [0.0f64; 3];
             for (a, b) in first[..low_bins].iter().zip(&output[..low_bins]) {
                 low[0] += (a.re as f64).powi(2) + (a.im as f64).powi(2);
                 low[1] += (b.re as f64).powi(2) + (b.im as f64).powi(2);
                 low[2] += a.re as f64 * b.re as f64 + a.im as f64 * b.im as f64;
             }
-            frame_low.push(low);
         }
-        frame_power.push(spec.iter().sum());
-        frame_spec.push(spec);
-    }
-    // gate: frames more than 20 dB below the mean frame power are left out
-    let mean = frame_power.iter().sum::<f64>() / frames as f64;
-    let mut acc = vec![0.0f64; bins];
-    let mut used = 0usize;
-    let mut low = [0.0f64; 3];
-    for (f, (spec, &p)) in frame_spec.iter().zip(&frame_power).enumerate() {
-        if p > mean * 0.01 && p > 0.0 {
-            for (a, s) in acc.iter_mut().zip(spec) {
-                *a += s;
-            }
-            if let Some(l) = frame_low.get(f) {
-                for (a, b) in low.iter_mut().zip(l) {
-                    *a += b;
-                }
-            }
-            used += 1;
-        }
+        used += 1;
     }
     let bin_hz = sample_rate as f64 / size as f64;
     // normalise: a full-scale sine (amplitude 1) gives power 1/2 in its band -> 0 dB reference

@@ -19,8 +19,7 @@
 //! distances between sections are kept. It uses only as much of this as the floor needs.
 
 use mixdown_dsp::limiter::{
-    apply_chunk_factors, chunk_peaks, gain_reduction_stats, peak_envelope, GainPlanner,
-    GainReductionStats, LimiterParams,
+    apply_chunk_factors, gain_reduction_stats, GainPlanner, GainReductionStats, LimiterParams,
 };
 use mixdown_dsp::loudness::{self, KMeter};
 use mixdown_dsp::oversample::{Scratch, TruePeakDetector};
@@ -120,10 +119,9 @@ impl Prepared<'_> {
             .y
             .par_iter()
             .map(|c| {
-                let mut env = Vec::new();
-                peak_envelope(&[c], self.sample_rate, threshold, &mut env);
                 let mut p = Vec::new();
-                chunk_peaks(&env, chunk, &mut p);
+                let det = TruePeakDetector::new(self.sample_rate);
+                det.chunk_peaks_pruned(c, chunk, threshold, &mut p, &mut Scratch::default());
                 p
             })
             .collect();
