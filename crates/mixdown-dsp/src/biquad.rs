@@ -500,7 +500,7 @@ impl Biquad {
     /// One sample without the denormal check: the recursion stays short. Callers flush the
     /// state at least every [`FLUSH_EVERY`] samples.
     #[inline(always)]
-    fn tick(&mut self, x: f64) -> f64 {
+    pub(crate) fn tick(&mut self, x: f64) -> f64 {
         let c = &self.c;
         let y = c.b0 * x + self.s1;
         self.s1 = c.b1 * x - c.a1 * y + self.s2;
@@ -510,7 +510,7 @@ impl Biquad {
 
     /// Zero a state that has decayed below the denormal floor.
     #[inline]
-    fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         if self.s1.abs() < DENORMAL_FLOOR {
             self.s1 = 0.0;
         }

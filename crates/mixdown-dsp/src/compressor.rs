@@ -423,10 +423,12 @@ impl Compressor {
         let mut i = 0;
         while i < len {
             let l = k.min(len - i);
-            let mut level = 0.0f64;
-            for j in i..i + l {
-                level = level.max(self.detect(bufs, j));
+            let mut level = self.detect_step(bufs, i, l);
+            if self.window > 0 {
+                level = level.max(0.0) / self.window as f64;
             }
+            // the sidechain filters skip the per-sample denormal check; flush once per step
+            self.sidechain.iter_mut().for_each(Biquad::flush);
             let level_db = self.level_db(level);
             let gr = self.smooth(static_gain_reduction(&self.params, level_db), l);
             for _ in 0..l {
@@ -457,35 +459,58 @@ impl Compressor {
         }
     }
 
-    /// Linked detector level of frame `i`: mean square (RMS detector) or magnitude (peak).
-    #[inline]
-    fn detect<B: AsMut<[f32]>>(&mut self, bufs: &mut [B], i: usize) -> f64 {
-        let mut level = 0.0f64; // peak magnitude or mean square, max over channels
-        let refill = self.window > 0 && self.pos + 1 == self.window;
+    /// Largest linked detector reading over frames `i..i + l`: the window's sum of squares
+    /// (RMS detector; the caller divides by the window length) or the magnitude (peak
+    /// detector). Channel by channel: the maximum over frames and channels is the same in any
+    /// order, and each channel's loop stays tight.
+    fn detect_step<B: AsMut<[f32]>>(&mut self, bufs: &mut [B], i: usize, l: usize) -> f64 {
+        let w = self.window;
+        let mut level = 0.0f64;
+        let mut end_pos = self.pos;
         for (c, b) in bufs.iter_mut().enumerate() {
-            let mut x = f64::from(b.as_mut()[i]);
-            if let Some(f) = self.sidechain.get_mut(c) {
-                x = f.process_f64(x);
-            }
-            if self.window == 0 {
-                level = level.max(x.abs());
-            } else {
-                let ring = &mut self.ring[c * self.window..(c + 1) * self.window];
-                let sq = x * x;
-                self.sums[c] += sq - ring[self.pos];
-                ring[self.pos] = sq;
-                if refill {
-                    // Once per window, recompute the running sum exactly so rounding
-                    // cannot drift (amortised O(1) per sample).
-                    self.sums[c] = ring.iter().sum();
+            let data = &b.as_mut()[i..i + l];
+            // a local copy of the filter keeps its state in registers through the loop
+            let mut sc = self.sidechain.get(c).cloned();
+            let mut filt = |v: f32| {
+                let x = f64::from(v);
+                match sc.as_mut() {
+                    Some(f) => f.tick(x),
+                    None => x,
                 }
-                let mean = self.sums[c].max(0.0) / self.window as f64;
-                level = level.max(mean);
+            };
+            if w == 0 {
+                for &v in data {
+                    level = level.max(filt(v).abs());
+                }
+                if let (Some(dst), Some(src)) = (self.sidechain.get_mut(c), sc) {
+                    *dst = src;
+                }
+                continue;
+            }
+            let ring = &mut self.ring[c * w..(c + 1) * w];
+            let mut pos = self.pos;
+            let mut sum = self.sums[c];
+            for &v in data {
+                let x = filt(v);
+                let sq = x * x;
+                sum += sq - ring[pos];
+                ring[pos] = sq;
+                pos += 1;
+                if pos == w {
+                    // Once per window, recompute the running sum exactly so rounding cannot
+                    // drift (amortised O(1) per sample).
+                    pos = 0;
+                    sum = ring.iter().sum();
+                }
+                level = level.max(sum);
+            }
+            self.sums[c] = sum;
+            end_pos = pos;
+            if let (Some(dst), Some(src)) = (self.sidechain.get_mut(c), sc) {
+                *dst = src;
             }
         }
-        if self.window > 0 {
-            self.pos = if refill { 0 } else { self.pos + 1 };
-        }
+        self.pos = end_pos;
         level
     }
 
