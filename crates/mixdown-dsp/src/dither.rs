@@ -86,8 +86,16 @@ impl TpdfDither {
         if self.dither {
             v += self.noise();
         }
-        // `as` saturates and maps NaN to 0; the clamp handles the rest.
-        (v.round() as i64).clamp(self.min as i64, self.max as i64) as i32
+        // Round half away from zero, as f64::round does, but inline (round() is a library call
+        // on baseline x86-64). `as` saturates and maps NaN to 0; the clamp handles the rest.
+        let t = v as i64;
+        let frac = v - t as f64;
+        // branch-free: with dither the fraction is random, and a branch would mispredict half
+        // of the time
+        let r = t
+            .saturating_add(i64::from(frac >= 0.5))
+            .saturating_sub(i64::from(frac <= -0.5));
+        r.clamp(self.min as i64, self.max as i64) as i32
     }
 
     /// Number of samples so far whose input was beyond full scale.
@@ -247,5 +255,22 @@ mod tests {
         };
         assert_eq!(run(42), run(42));
         assert_ne!(run(42), run(43));
+    }
+
+    #[test]
+    fn inline_rounding_matches_f64_round() {
+        let mut q = TpdfDither::undithered(24);
+        let mut r = crate::rng::Rng::new(5);
+        for _ in 0..200_000 {
+            let x = (r.bipolar() * 1.2) as f32;
+            let v = x as f64 * q.scale;
+            let want = (v.round() as i64).clamp(q.min as i64, q.max as i64) as i32;
+            assert_eq!(q.quantize(x), want, "{x}");
+        }
+        for &h in &[0.5f64, 1.5, -0.5, -1.5, 2.4999999999999996] {
+            let x = (h / q.scale) as f32;
+            let v = x as f64 * q.scale;
+            assert_eq!(q.quantize(x), v.round() as i32, "{h}");
+        }
     }
 }
