@@ -67,6 +67,9 @@ fn band_text(k: &FilterKind) -> String {
         FilterKind::HighShelf {
             freq_hz, gain_db, ..
         } => format!("high shelf {} {gain_db:+.1} dB", hz(*freq_hz)),
+        FilterKind::HighPass { freq_hz, .. } => format!("high-pass {}", hz(*freq_hz)),
+        FilterKind::LowPass { freq_hz, .. } => format!("low-pass {}", hz(*freq_hz)),
+        FilterKind::Notch { freq_hz, .. } => format!("notch {}", hz(*freq_hz)),
         other => format!("{other:?}"),
     }
 }
@@ -177,19 +180,17 @@ impl MasterReport {
         let x = &self.after_cross_check;
         if v.on_target {
             s += &format!(
-                "On target: {} (independent meter: {}), true peak {} (independent meter: {}).\n",
+                "On target: {} (the independent ebur128 meter reads {}), true peak {} (4x oversampled).\n",
                 f1(a.loudness.integrated_lufs, "LUFS"),
                 f1(x.integrated_lufs, "LUFS"),
                 f1(a.true_peak_dbtp, "dBTP"),
-                f1(x.true_peak_dbtp, "dBTP"),
             );
         } else {
             s += &format!(
-                "NOT ON TARGET: reached {} with true peak {} (independent meter: {}, {}).\n",
+                "NOT ON TARGET: reached {} (the independent ebur128 meter reads {}) with true peak {}.\n",
                 f1(a.loudness.integrated_lufs, "LUFS"),
-                f1(a.true_peak_dbtp, "dBTP"),
                 f1(x.integrated_lufs, "LUFS"),
-                f1(x.true_peak_dbtp, "dBTP"),
+                f1(a.true_peak_dbtp, "dBTP"),
             );
         }
         for n in &v.notes {

@@ -6,6 +6,7 @@ use super::tonal::{self, TonalLimits};
 use crate::analysis::Analysis;
 use crate::audio::AudioBuffer;
 use crate::targets::Target;
+use mixdown_dsp::biquad::FilterKind;
 use mixdown_dsp::compressor::{Compressor, CompressorParams, Detector};
 use mixdown_dsp::limiter::LimiterParams;
 use mixdown_dsp::loudness;
@@ -49,6 +50,8 @@ impl MasterOptions {
     }
 }
 
+/// A DC offset above this (linear, about -90 dBFS) is filtered out.
+pub const DC_OFFSET_LIMIT: f64 = 3e-5;
 /// Default cap on the loudness the limiter may take away.
 pub const DEFAULT_MAX_LIMITING_LU: f64 = 4.0;
 /// Headroom kept under the ceiling on our own meter (covers meters that read a little higher).
@@ -69,12 +72,33 @@ fn decide_eq(an: &Analysis, opts: &MasterOptions) -> EqStage {
             why: "switched off (--no-eq)".into(),
         };
     }
-    let fit = tonal::fit(
-        &an.spectrum,
-        an.sample_rate,
-        opts.eq_amount,
-        &TonalLimits::default(),
-    );
+    let fit = tonal::fit(&an.spectrum, an.sample_rate, opts.eq_amount, &TonalLimits::default());
+    // a DC offset is removed by a 10 Hz high-pass, far below anything musical
+    let dc = an.levels.dc_offset.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if dc > DC_OFFSET_LIMIT {
+        let mut bands = vec![FilterKind::HighPass {
+            freq_hz: 10.0,
+            q: std::f64::consts::FRAC_1_SQRT_2,
+        }];
+        bands.extend(fit.bands.iter().cloned());
+        return EqStage {
+            enabled: true,
+            amount: opts.eq_amount,
+            bands,
+            why: format!(
+                "a 10 Hz high-pass removes the DC offset ({:.0} dBFS); {}",
+                20.0 * dc.log10(),
+                if fit.bands.is_empty() {
+                    "the tonal balance is already close to the target curve".to_string()
+                } else {
+                    format!(
+                        "the bands move the long-term spectrum {:.0}% of the way toward the target curve",
+                        opts.eq_amount * 100.0
+                    )
+                }
+            ),
+        };
+    }
     if fit.bands.is_empty() {
         return EqStage {
             enabled: false,

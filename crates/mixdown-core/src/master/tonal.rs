@@ -6,7 +6,8 @@
 //! steadily above 1 kHz. Songs differ from it by many dB for good artistic reasons, so the
 //! correction is (1) smoothed over an octave, so only broad tilts and bumps count, (2) scaled
 //! by `amount`, (3) bounded (+2 dB boost, -3 dB cut by default), and (4) never a boost where
-//! the song has almost nothing (a boost cannot create missing content, only noise).
+//! the song has almost nothing (a boost cannot create missing content, only noise), nor below
+//! its low end (the lowest band within 15 dB of its loudest): a voice gets no bass boost.
 
 use mixdown_dsp::biquad::FilterKind;
 use mixdown_dsp::spectrum::BandSpectrum;
@@ -199,6 +200,14 @@ pub fn fit(spec: &BandSpectrum, sample_rate: u32, amount: f64, limits: &TonalLim
             raw[i].and((w > 0.0).then(|| s / w))
         })
         .collect();
+    // The song's low end starts at its lowest band within 15 dB of the loudest: below that a
+    // boost would only lift rumble and boom (a voice, a trio without bass).
+    let low_end_hz = centres
+        .iter()
+        .zip(levels)
+        .find(|(_, l)| l.is_some_and(|l| l > max_level - 15.0))
+        .map(|(c, _)| *c)
+        .unwrap_or(0.0);
     // wanted correction
     let wanted: Vec<f64> = centres
         .iter()
@@ -210,8 +219,8 @@ pub fn fit(spec: &BandSpectrum, sample_rate: u32, amount: f64, limits: &TonalLim
                 return 0.0;
             }
             let mut w = -amount * d;
-            // no boost where the song has (almost) nothing
-            if l.is_none_or(|l| l < max_level - EMPTY_BELOW_DB) {
+            // no boost where the song has (almost) nothing, nor below its low end
+            if l.is_none_or(|l| l < max_level - EMPTY_BELOW_DB) || c < low_end_hz / 2f64.powf(1.0 / 3.0) {
                 w = w.min(0.0);
             }
             w.clamp(-limits.max_cut_db, limits.max_boost_db)
@@ -392,4 +401,20 @@ mod tests {
             .unwrap();
         assert!(f.wanted_db[i].abs() < 0.5, "6.3 kHz: {}", f.wanted_db[i]);
     }
+
+    #[test]
+    fn a_voice_gets_no_bass_boost() {
+        // speech-like: strong 150 Hz - 4 kHz, little below 120 Hz (but not empty)
+        let s = spectrum_from(|c| {
+            Some(if c < 120.0 { target_db(c) - 45.0 } else { target_db(c) - 20.0 })
+        });
+        let f = fit(&s, 16_000, 1.0, &TonalLimits::default());
+        // the low end starts at the 125 Hz band: nothing below its lower neighbour is lifted
+        for (c, w) in f.centres_hz.iter().zip(&f.wanted_db) {
+            if *c < 95.0 {
+                assert!(*w <= 0.0, "boost wanted at {c}: {w}");
+            }
+        }
+    }
 }
+
