@@ -72,9 +72,18 @@ fn decide_eq(an: &Analysis, opts: &MasterOptions) -> EqStage {
             why: "switched off (--no-eq)".into(),
         };
     }
-    let fit = tonal::fit(&an.spectrum, an.sample_rate, opts.eq_amount, &TonalLimits::default());
+    let fit = tonal::fit(
+        &an.spectrum,
+        an.sample_rate,
+        opts.eq_amount,
+        &TonalLimits::default(),
+    );
     // a DC offset is removed by a 10 Hz high-pass, far below anything musical
-    let dc = an.levels.dc_offset.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let dc = an
+        .levels
+        .dc_offset
+        .iter()
+        .fold(0.0f64, |m, v| m.max(v.abs()));
     if dc > DC_OFFSET_LIMIT {
         let mut bands = vec![FilterKind::HighPass {
             freq_hz: 10.0,

@@ -220,7 +220,9 @@ pub fn fit(spec: &BandSpectrum, sample_rate: u32, amount: f64, limits: &TonalLim
             }
             let mut w = -amount * d;
             // no boost where the song has (almost) nothing, nor below its low end
-            if l.is_none_or(|l| l < max_level - EMPTY_BELOW_DB) || c < low_end_hz / 2f64.powf(1.0 / 3.0) {
+            if l.is_none_or(|l| l < max_level - EMPTY_BELOW_DB)
+                || c < low_end_hz / 2f64.powf(1.0 / 3.0)
+            {
                 w = w.min(0.0);
             }
             w.clamp(-limits.max_cut_db, limits.max_boost_db)
@@ -406,7 +408,11 @@ mod tests {
     fn a_voice_gets_no_bass_boost() {
         // speech-like: strong 150 Hz - 4 kHz, little below 120 Hz (but not empty)
         let s = spectrum_from(|c| {
-            Some(if c < 120.0 { target_db(c) - 45.0 } else { target_db(c) - 20.0 })
+            Some(if c < 120.0 {
+                target_db(c) - 45.0
+            } else {
+                target_db(c) - 20.0
+            })
         });
         let f = fit(&s, 16_000, 1.0, &TonalLimits::default());
         // the low end starts at the 125 Hz band: nothing below its lower neighbour is lifted
@@ -417,4 +423,3 @@ mod tests {
         }
     }
 }
-
