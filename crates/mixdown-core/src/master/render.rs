@@ -89,7 +89,8 @@ pub fn render(
     let mut stereo = (chain.stereo.enabled && ch == 2)
         .then(|| Stereo::new(chain.stereo.mono_below_hz, chain.stereo.width, sr as f64));
     let mut meter = KMeter::new(ch, sr, true);
-    // Two stages run at once: the EQ of block k+1 beside glue, stereo and metering of block k.
+    // Two workers at once: one runs the EQ of block k+1 and meters block k-1 (already final),
+    // the other runs glue and stereo on block k.
     let nblocks = n.div_ceil(BLOCK);
     let span = |k: usize| (k * BLOCK, ((k + 1) * BLOCK).min(n));
     let eq_block = |eq: &mut [FilterChain], views: &mut [&mut [f32]]| {
@@ -104,11 +105,15 @@ pub fn render(
     }
     for k in 0..nblocks {
         let (a, b) = span(k);
+        let prev_start = if k > 0 { span(k - 1).0 } else { a };
         let next_end = if k + 1 < nblocks { span(k + 1).1 } else { b };
+        let mut prev: Vec<&[f32]> = Vec::with_capacity(ch);
         let mut cur: Vec<&mut [f32]> = Vec::with_capacity(ch);
         let mut next: Vec<&mut [f32]> = Vec::with_capacity(ch);
         for c in input.channels.iter_mut() {
-            let (x, y) = c[a..next_end].split_at_mut(b - a);
+            let (p, rest) = c[prev_start..next_end].split_at_mut(a - prev_start);
+            let (x, y) = rest.split_at_mut(b - a);
+            prev.push(p);
             cur.push(x);
             next.push(y);
         }
@@ -118,6 +123,9 @@ pub fn render(
                 if !eq.is_empty() && !next[0].is_empty() {
                     eq_block(eq, &mut next);
                 }
+                if !prev[0].is_empty() {
+                    meter.push(&prev);
+                }
             },
             || {
                 if let Some(g) = glue.as_mut() {
@@ -126,11 +134,14 @@ pub fn render(
                 if let (Some(s), [l, r]) = (stereo.as_mut(), cur.as_mut_slice()) {
                     s.process(l, r);
                 }
-                let ro: Vec<&[f32]> = cur.iter().map(|v| &**v).collect();
-                meter.push(&ro);
             },
         );
         progress("eq, glue, stereo", b as f64 / n.max(1) as f64);
+    }
+    if nblocks > 0 {
+        let (a, b) = span(nblocks - 1);
+        let last: Vec<&[f32]> = input.channels.iter().map(|c| &c[a..b]).collect();
+        meter.push(&last);
     }
     // 4 + 5. limiter and closed-loop loudness
     let params = SolveParams {
