@@ -472,11 +472,16 @@ pub fn solve(
 
     // the dynamics guard, decided once on predictions
     let mut contour_report = None;
+    // a gain already chosen under the current conditions (reused by the first round)
+    let mut cached: Option<(f64, bool, Option<f64>)> = None;
     if let (Some(t), Some(floor), true) = (p.target_lufs, p.lra_floor_lu, trial.planner.is_some()) {
-        let (g, _, _) = trial.choose_gain(t, ceil_db, p.max_limiting_lu);
+        let first = trial.choose_gain(t, ceil_db, p.max_limiting_lu);
+        let g = first.0;
         trial.predict(g, ceil_db);
         let lra0 = trial.predicted_lra();
+        cached = Some(first);
         if lra0.is_some_and(|l| l < floor) {
+            cached = None;
             let mut g = g;
             for _ in 0..3 {
                 trial.update_contour(g);
@@ -553,7 +558,10 @@ pub fn solve(
                 }
             }
             (Some(t), true) => {
-                let (g, ok, need) = trial.choose_gain(t, ceil_db, p.max_limiting_lu);
+                let (g, ok, need) = match cached.take() {
+                    Some(c) if round == 1 => c,
+                    _ => trial.choose_gain(t, ceil_db, p.max_limiting_lu),
+                };
                 if !ok {
                     reached = false;
                     needed = need;
