@@ -218,9 +218,13 @@ impl Interpolator {
                 // as one output at a time, so the result does not depend on the lane width)
                 let mut i = 0;
                 while i + LANES <= len {
+                    // the group's window, sliced once: taps + LANES - 1 samples
+                    let w = &win[i..i + taps + LANES - 1];
                     let mut acc = [0.0f32; LANES];
                     for (k, &c) in phase.iter().enumerate() {
-                        let src = &win[i + taps - 1 - k..i + taps - 1 - k + LANES];
+                        let src: &[f32; LANES] = w[taps - 1 - k..taps - 1 - k + LANES]
+                            .try_into()
+                            .expect("LANES samples");
                         for (a, &s) in acc.iter_mut().zip(src) {
                             *a += c * s;
                         }
