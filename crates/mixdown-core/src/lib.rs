@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod io;
 pub mod master;
+pub mod mix;
 pub mod report;
 pub mod targets;
 pub mod timing;
