@@ -2,7 +2,13 @@
 //! mix and a Session file that shows (and lets you edit) every decision.
 
 pub mod cleanup;
+pub mod decide;
+pub mod features;
+pub mod masking;
+pub mod organise;
+pub mod priors;
 pub mod roles;
+pub mod strip;
 pub mod types;
 
 pub use types::{Presence, Role};
