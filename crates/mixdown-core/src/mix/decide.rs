@@ -257,7 +257,7 @@ pub fn unmasking_cuts(
             .collect();
         cand.sort_by(|a, b| b.0.total_cmp(&a.0));
         for &(r, b) in cand.iter().take(2) {
-            let cut = (6.0 * r).min(MAX_UNMASK_CUT_DB).max(1.0);
+            let cut = (6.0 * r).clamp(1.0, MAX_UNMASK_CUT_DB);
             cuts[j].push((
                 round2(cut),
                 b,
@@ -432,8 +432,7 @@ pub fn decide_pans(
             // mirror the previous one of this role
             let prev = rest
                 .iter()
-                .filter(|&&j| roles[j] == r && out[j].is_some())
-                .next_back()
+                .rfind(|&&j| roles[j] == r && out[j].is_some())
                 .and_then(|&j| out[j].as_ref().map(|o| o.0.pan))
                 .unwrap_or(1.0);
             -prev.signum()
