@@ -1,1 +1,545 @@
+//! Clean-up of a raw track, only where it is needed: DC offset, mains hum, steady hiss, noise
+//! between phrases.
+//!
+//! [`analyse_and_plan`] measures the track and decides; the [`CleanupPlan`] it returns is plain
+//! serde data (it goes into the Session file, where it can be read and edited) and says in words
+//! why each step is there, or "no clean-up needed". [`apply`] renders it, deterministically.
+//!
+//! # What is measured and how it is decided
+//!
+//! * **DC offset**: the mean of each channel. Removed (10 Hz high-pass) when it is above
+//!   [`DC_MIN_DBFS`].
+//! * **Hum**: one Hann-windowed FFT of the whole track decimated to 2.4 kHz (a few thousandths
+//!   of a Hz per bin, see [`mixdown_dsp::cleanup::hum::scan`]). A harmonic counts when it stands
+//!   [`HUM_PROMINENCE_DB`] above its neighbourhood (1-4 Hz away). At that resolution only a
+//!   sound that is there, unchanged, for the whole track can do that: hum, not notes, which come
+//!   and go. Hum is removed when at least two of the first six harmonics of 50 or 60 Hz count
+//!   (or the fundamental alone stands [`HUM_SINGLE_DB`] out) and the hum is above
+//!   [`HUM_MIN_DBFS`].
+//! * **Hiss**: per 1/3-octave band the floor of the band's power over the track and how much the
+//!   band moves above that floor (see [`mixdown_dsp::cleanup::noise::measure`]). Bands that
+//!   sit on a steady floor (spread like that of noise) give the noise profile; a straight line
+//!   through their spectral density (dB over log-frequency) extends it to the other bands,
+//!   never above what those bands measured. The result is hiss when it covers enough bands
+//!   ([`HISS_MIN_BANDS`]), is smooth (broadband), lies at least [`HISS_BELOW_MUSIC_DB`] below
+//!   the music's loud passages (otherwise the "floor" is the music itself: a wall of
+//!   distorted guitar or a ringing ride cymbal is steady too) and above [`HISS_MIN_DBFS`]
+//!   (below that it is inaudible; 16-bit quantisation noise sits at -101 dBFS).
+//!   The hiss is measured after the hum is removed. Digital silence is not noise and is left
+//!   out of every measurement.
+//! * **Gate**: only with hiss, and only when the track has passages that drop to that noise
+//!   floor (pauses between phrases): then, after the denoiser, a gate closes below the noise
+//!   floor's level.
+//!
+//! A clean track gets no step at all (its plan says "no clean-up needed") and [`apply`] leaves it
+//! bit for bit as it was.
 
+use crate::audio::AudioBuffer;
+use mixdown_dsp::cleanup::dc::{DcBlocker, DcParams};
+use mixdown_dsp::cleanup::denoise::{DenoiseParams, Denoiser};
+use mixdown_dsp::cleanup::gate::{Gate, GateParams};
+use mixdown_dsp::cleanup::hum::{self, HumParams, HumPeak, HumRemover, HumScan};
+use mixdown_dsp::cleanup::noise::{self, NoiseProfile, NoiseStats};
+use serde::{Deserialize, Serialize};
+
+/// What to do to one track, and why. Every step is optional; an empty plan leaves the track
+/// untouched.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupPlan {
+    /// Musician-readable reasons, one per step, or "no clean-up needed".
+    pub why: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dc: Option<DcParams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hum: Option<HumParams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denoise: Option<DenoiseParams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateParams>,
+    /// The measurements behind the decisions.
+    #[serde(default)]
+    pub measured: CleanupMeasurements,
+}
+
+/// What [`analyse_and_plan`] measured. Levels are mean-square dBFS (a full-scale sine is
+/// -3 dBFS); `None` where there was nothing to measure.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanupMeasurements {
+    /// Largest DC offset of a channel, dBFS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dc_offset_dbfs: Option<f64>,
+    /// Level of the loud passages (95th percentile of 100 ms windows), dBFS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loud_dbfs: Option<f64>,
+    /// Level of the quiet passages (10th percentile of the 100 ms windows that are not digital
+    /// silence), dBFS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_dbfs: Option<f64>,
+    /// Share of the track that is digital silence, 0-1.
+    #[serde(default)]
+    pub silent_share: f64,
+    /// Steady noise floor (all bands), dBFS, when one was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_floor_dbfs: Option<f64>,
+    /// Precise mains frequency of the strongest hum candidate, Hz.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hum_hz: Option<f64>,
+    /// Level of that hum (its harmonics that stand out), dBFS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hum_dbfs: Option<f64>,
+    /// How far its most prominent harmonic stands above its neighbourhood, dB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hum_above_neighbours_db: Option<f64>,
+}
+
+/// The reason given when nothing is needed.
+pub const NOTHING_NEEDED: &str = "no clean-up needed";
+
+/// A DC offset above this is removed, dBFS (0.1 % of full scale).
+pub const DC_MIN_DBFS: f64 = -60.0;
+/// High-pass used to remove a DC offset, Hz.
+pub const DC_HIGHPASS_HZ: f64 = 10.0;
+/// A hum harmonic counts when it stands this far above its neighbourhood, dB.
+pub const HUM_PROMINENCE_DB: f64 = 15.0;
+/// ... and this far above the strongest line 0.3-4 Hz away, dB.
+pub const HUM_DOMINANCE_DB: f64 = 10.0;
+/// ... and is in the quiet passages at least at this level relative to the whole track, dB.
+pub const HUM_QUIET_DB: f64 = -6.0;
+/// A fundamental alone counts as hum when it stands this far out, dB.
+pub const HUM_SINGLE_DB: f64 = 25.0;
+/// Hum quieter than this is left alone, dBFS.
+pub const HUM_MIN_DBFS: f64 = -80.0;
+/// Notch width of the hum remover, Hz.
+pub const HUM_WIDTH_HZ: f64 = 0.5;
+/// A band is steady when its spread is at most this much above that of pure noise, dB.
+pub const STEADY_TOLERANCE_DB: f64 = 2.0;
+/// Steady bands needed for hiss.
+pub const HISS_MIN_BANDS: usize = 4;
+/// Hiss quieter than this is left alone, dBFS.
+pub const HISS_MIN_DBFS: f64 = -80.0;
+/// A floor closer than this to the loud passages is the music, not hiss, dB.
+pub const HISS_BELOW_MUSIC_DB: f64 = 25.0;
+/// Largest scatter of the steady bands around a smooth spectrum, dB RMS.
+pub const HISS_MAX_SCATTER_DB: f64 = 3.0;
+/// Cut applied where there is only noise, dB.
+pub const DENOISE_FLOOR_DB: f64 = -25.0;
+/// A bin opens this far above the noise profile, dB.
+pub const DENOISE_THRESHOLD_DB: f64 = 4.0;
+/// Release of the denoiser, dB/s.
+pub const DENOISE_RELEASE_DB_PER_S: f64 = 200.0;
+/// The gate is used when at least this share of the (non-silent) track sits within
+/// [`GATE_GAP_DB`] of the noise floor.
+pub const GATE_MIN_GAP_SHARE: f64 = 0.03;
+/// How close to the noise floor a 100 ms window must be to count as a pause, dB.
+pub const GATE_GAP_DB: f64 = 3.0;
+/// Gate threshold relative to the noise floor, dB.
+pub const GATE_OFFSET_DB: f64 = 0.0;
+
+/// Frames used by the noise measurement.
+const NOISE_FRAMES: usize = 600;
+
+/// Level statistics of 100 ms windows (channel-mean power; digital silence excluded).
+struct WindowLevels {
+    /// dBFS of each window that is not digital silence, in time order.
+    levels: Vec<f64>,
+    silent_share: f64,
+}
+
+fn window_levels(track: &AudioBuffer) -> WindowLevels {
+    let n = track.frames();
+    let w = ((track.sample_rate as usize) / 10).max(1);
+    let nch = track.num_channels().max(1) as f64;
+    let mut levels = Vec::with_capacity(n / w + 1);
+    let mut silent = 0usize;
+    let mut total = 0usize;
+    let mut start = 0;
+    while start < n {
+        let end = (start + w).min(n);
+        let mut p = 0.0f64;
+        let mut any = false;
+        for ch in &track.channels {
+            for &v in &ch[start..end] {
+                let v = f64::from(v);
+                p += v * v;
+                any |= v != 0.0;
+            }
+        }
+        total += 1;
+        if any {
+            levels.push(10.0 * (p / ((end - start) as f64 * nch)).max(1e-30).log10());
+        } else {
+            silent += 1;
+        }
+        start = end;
+    }
+    WindowLevels {
+        levels,
+        silent_share: if total > 0 {
+            silent as f64 / total as f64
+        } else {
+            1.0
+        },
+    }
+}
+
+fn percentile(v: &[f64], p: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    Some(s[((p * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)])
+}
+
+fn db(p: f64) -> f64 {
+    10.0 * p.max(1e-30).log10()
+}
+
+fn undb(d: f64) -> f64 {
+    10f64.powf(d / 10.0)
+}
+
+/// The hum found in a track: parameters, level, prominence.
+struct FoundHum {
+    params: HumParams,
+    level_dbfs: f64,
+    prominence_db: f64,
+    counted: usize,
+}
+
+fn find_hum(track: &AudioBuffer) -> (Option<FoundHum>, Option<(f64, f64, f64)>) {
+    let views: Vec<&[f32]> = track.channels.iter().map(|c| c.as_slice()).collect();
+    let scan = hum::scan(&views, track.sample_rate);
+    let mut best: Option<FoundHum> = None;
+    let mut strongest: Option<(f64, f64, f64)> = None;
+    for cand in &scan.candidates {
+        let counted: Vec<_> = cand.peaks.iter().filter(|p| hum_counts(p)).collect();
+        let low = counted.iter().filter(|p| p.harmonic <= 6).count();
+        let top_prom = cand
+            .peaks
+            .iter()
+            .map(|p| p.prominence_db)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let level = db(counted.iter().map(|p| undb(p.level_dbfs)).sum());
+        if strongest.is_none_or(|s| top_prom > s.2) && top_prom.is_finite() {
+            strongest = Some((cand.fundamental_hz, level, top_prom));
+        }
+        let fundamental_alone = cand
+            .peaks
+            .first()
+            .is_some_and(|p| p.harmonic == 1 && hum_counts(p) && p.prominence_db >= HUM_SINGLE_DB);
+        if !(low >= 2 || fundamental_alone) || level < HUM_MIN_DBFS {
+            continue;
+        }
+        let highest = counted.iter().map(|p| p.harmonic).max().unwrap_or(1);
+        let found = FoundHum {
+            params: HumParams {
+                fundamental_hz: (cand.fundamental_hz * 1e4).round() / 1e4,
+                harmonics: highest,
+                width_hz: HUM_WIDTH_HZ,
+            },
+            level_dbfs: level,
+            prominence_db: top_prom,
+            counted: counted.len(),
+        };
+        if best
+            .as_ref()
+            .is_none_or(|b| found.level_dbfs > b.level_dbfs)
+        {
+            best = Some(found);
+        }
+    }
+    (best, strongest)
+}
+
+/// Whether one measured harmonic counts as hum.
+fn hum_counts(p: &HumPeak) -> bool {
+    p.prominence_db >= HUM_PROMINENCE_DB
+        && p.dominance_db >= HUM_DOMINANCE_DB
+        && p.quiet_db.is_some_and(|q| q >= HUM_QUIET_DB)
+}
+
+/// The hum scan of a track, for tools that calibrate the thresholds.
+pub fn hum_diagnostics(track: &AudioBuffer) -> HumScan {
+    let views: Vec<&[f32]> = track.channels.iter().map(|c| c.as_slice()).collect();
+    hum::scan(&views, track.sample_rate)
+}
+
+/// A steady broadband noise floor found in the band statistics.
+struct FoundHiss {
+    profile: NoiseProfile,
+    total_dbfs: f64,
+    steady_bands: usize,
+}
+
+/// Fits the hiss profile, or says why there is none (for diagnostics).
+fn find_hiss(stats: &NoiseStats, sample_rate: u32) -> Result<FoundHiss, String> {
+    let nb = stats.band_hz.len();
+    if stats.frames < 20 {
+        return Err("too few frames".into());
+    }
+    let width_db = |b: usize| {
+        let (lo, hi) = noise::band_edges(b, sample_rate);
+        db((hi - lo).max(1e-9))
+    };
+    let steady: Vec<usize> = (0..nb)
+        .filter(|&b| {
+            stats.bins[b] >= 2
+                && stats.floor_dbfs[b] > -200.0
+                && stats.spread_db[b] <= stats.noise_spread_db[b] + STEADY_TOLERANCE_DB
+        })
+        .collect();
+    if steady.len() < HISS_MIN_BANDS {
+        return Err(format!("{} steady bands", steady.len()));
+    }
+    // density (dB per Hz) over log2 frequency, fitted by a line; outliers dropped once
+    let pts: Vec<(f64, f64)> = steady
+        .iter()
+        .map(|&b| {
+            (
+                (stats.band_hz[b] / 1000.0).log2(),
+                stats.floor_dbfs[b] - width_db(b),
+            )
+        })
+        .collect();
+    let fit = |p: &[(f64, f64)]| -> (f64, f64) {
+        let n = p.len() as f64;
+        let mx = p.iter().map(|q| q.0).sum::<f64>() / n;
+        let my = p.iter().map(|q| q.1).sum::<f64>() / n;
+        let sxx: f64 = p.iter().map(|q| (q.0 - mx).powi(2)).sum();
+        let sxy: f64 = p.iter().map(|q| (q.0 - mx) * (q.1 - my)).sum();
+        let slope = if sxx > 1e-9 { sxy / sxx } else { 0.0 };
+        (my - slope * mx, slope)
+    };
+    let (a, s) = fit(&pts);
+    let kept: Vec<(f64, f64)> = pts
+        .iter()
+        .copied()
+        .filter(|q| (q.1 - (a + s * q.0)).abs() <= 6.0)
+        .collect();
+    if kept.len() < HISS_MIN_BANDS {
+        return Err("steady bands do not form a smooth spectrum".into());
+    }
+    let (a, s) = fit(&kept);
+    let scatter = (kept
+        .iter()
+        .map(|q| (q.1 - (a + s * q.0)).powi(2))
+        .sum::<f64>()
+        / kept.len() as f64)
+        .sqrt();
+    if scatter > HISS_MAX_SCATTER_DB {
+        return Err(format!("scatter {scatter:.1} dB"));
+    }
+    if !(-6.0..=4.0).contains(&s) {
+        return Err(format!("slope {s:.1} dB/oct"));
+    }
+    let band_dbfs: Vec<f64> = (0..nb)
+        .map(|b| {
+            let model = a + s * (stats.band_hz[b] / 1000.0).log2() + width_db(b);
+            let measured = stats.floor_dbfs[b];
+            if steady.contains(&b) {
+                measured.min(model + 6.0)
+            } else {
+                model.min(measured)
+            }
+        })
+        .map(|d| (d * 10.0).round() / 10.0)
+        .collect();
+    let profile = NoiseProfile { band_dbfs };
+    let total_dbfs = profile.total_dbfs().unwrap_or(-300.0);
+    Ok(FoundHiss {
+        profile,
+        total_dbfs,
+        steady_bands: kept.len(),
+    })
+}
+
+/// Diagnostics of the hiss search, for tools that calibrate the thresholds.
+pub fn hiss_diagnostics(track: &AudioBuffer) -> (NoiseStats, Result<(f64, usize), String>) {
+    let views: Vec<&[f32]> = track.channels.iter().map(|c| c.as_slice()).collect();
+    let stats = noise::measure(&views, track.sample_rate, NOISE_FRAMES);
+    let r = find_hiss(&stats, track.sample_rate).map(|h| (h.total_dbfs, h.steady_bands));
+    (stats, r)
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// Measures a track and decides what clean-up it needs.
+pub fn analyse_and_plan(track: &AudioBuffer) -> CleanupPlan {
+    let mut plan = CleanupPlan {
+        why: Vec::new(),
+        dc: None,
+        hum: None,
+        denoise: None,
+        gate: None,
+        measured: CleanupMeasurements::default(),
+    };
+    let sr = track.sample_rate;
+    if track.frames() == 0 || sr == 0 || track.num_channels() == 0 {
+        plan.why.push(NOTHING_NEEDED.into());
+        return plan;
+    }
+    let wl = window_levels(track);
+    let m = &mut plan.measured;
+    m.silent_share = round1(wl.silent_share * 1000.0) / 1000.0;
+    m.loud_dbfs = percentile(&wl.levels, 0.95).map(round1);
+    m.quiet_dbfs = percentile(&wl.levels, 0.10).map(round1);
+    if wl.levels.is_empty() {
+        plan.why.push(format!("{NOTHING_NEEDED} (digital silence)"));
+        return plan;
+    }
+    let loud = m.loud_dbfs.unwrap_or(-300.0);
+
+    // DC offset
+    let dc = track
+        .channels
+        .iter()
+        .map(|c| {
+            let s: f64 = c.iter().map(|&v| f64::from(v)).sum();
+            (s / c.len().max(1) as f64).abs()
+        })
+        .fold(0.0f64, f64::max);
+    m.dc_offset_dbfs = (dc > 0.0).then(|| round1(20.0 * dc.log10()));
+    if let Some(d) = m.dc_offset_dbfs.filter(|&d| d >= DC_MIN_DBFS) {
+        plan.dc = Some(DcParams {
+            highpass_hz: DC_HIGHPASS_HZ,
+        });
+        plan.why.push(format!(
+            "DC offset of {d:.0} dBFS: removed with a {DC_HIGHPASS_HZ:.0} Hz high-pass"
+        ));
+    }
+
+    // hum
+    let (found, strongest) = find_hum(track);
+    if let Some((f, l, p)) = strongest {
+        m.hum_hz = Some((f * 1e3).round() / 1e3);
+        m.hum_dbfs = Some(round1(l));
+        m.hum_above_neighbours_db = Some(round1(p));
+    }
+    if let Some(h) = &found {
+        m.hum_hz = Some(h.params.fundamental_hz);
+        m.hum_dbfs = Some(round1(h.level_dbfs));
+        m.hum_above_neighbours_db = Some(round1(h.prominence_db));
+        plan.why.push(format!(
+            "mains hum at {:.2} Hz ({} harmonics stand out, {:.0} dBFS, up to {:.0} dB above \
+             their surroundings): removed with {} notches {} Hz wide",
+            h.params.fundamental_hz,
+            h.counted,
+            h.level_dbfs,
+            h.prominence_db,
+            h.params.harmonics,
+            h.params.width_hz
+        ));
+        plan.hum = Some(h.params.clone());
+    }
+
+    // hiss, measured on the track without its hum
+    let cleaned;
+    let measured_on = if plan.hum.is_some() || plan.dc.is_some() {
+        let mut c = track.clone();
+        let partial = CleanupPlan {
+            denoise: None,
+            gate: None,
+            ..plan.clone()
+        };
+        apply(&mut c, &partial);
+        cleaned = c;
+        &cleaned
+    } else {
+        track
+    };
+    let views: Vec<&[f32]> = measured_on.channels.iter().map(|c| c.as_slice()).collect();
+    let stats = noise::measure(&views, sr, NOISE_FRAMES);
+    if let Ok(h) = find_hiss(&stats, sr) {
+        let m = &mut plan.measured;
+        let below = loud - h.total_dbfs;
+        if h.total_dbfs >= HISS_MIN_DBFS && below >= HISS_BELOW_MUSIC_DB {
+            m.noise_floor_dbfs = Some(round1(h.total_dbfs));
+            plan.why.push(format!(
+                "steady hiss at {:.0} dBFS ({:.0} dB below the loud passages, {} bands): \
+                 spectral noise reduction, {:.0} dB where there is only noise",
+                h.total_dbfs, below, h.steady_bands, DENOISE_FLOOR_DB
+            ));
+            plan.denoise = Some(DenoiseParams {
+                profile: h.profile,
+                floor_db: DENOISE_FLOOR_DB,
+                threshold_db: DENOISE_THRESHOLD_DB,
+                release_db_per_s: DENOISE_RELEASE_DB_PER_S,
+            });
+            let gaps = wl
+                .levels
+                .iter()
+                .filter(|&&l| l <= h.total_dbfs + GATE_GAP_DB)
+                .count() as f64
+                / wl.levels.len() as f64;
+            if gaps >= GATE_MIN_GAP_SHARE {
+                let thr = round1(h.total_dbfs + GATE_OFFSET_DB);
+                plan.why.push(format!(
+                    "{:.0} % of the track is pauses at the noise floor: gate below {:.0} dBFS",
+                    gaps * 100.0,
+                    thr
+                ));
+                plan.gate = Some(GateParams {
+                    threshold_dbfs: thr,
+                    range_db: -40.0,
+                    ratio: 4.0,
+                    attack_ms: 2.0,
+                    hold_ms: 60.0,
+                    release_ms: 150.0,
+                });
+            }
+        }
+    } else {
+        plan.measured.noise_floor_dbfs = None;
+    }
+    if plan.why.is_empty() {
+        plan.why.push(NOTHING_NEEDED.into());
+    }
+    plan
+}
+
+/// Renders a plan onto a track, in place: DC, hum, hiss, gate, in that order. Deterministic;
+/// a plan without steps leaves the track untouched.
+pub fn apply(track: &mut AudioBuffer, plan: &CleanupPlan) {
+    let sr = track.sample_rate;
+    let nch = track.num_channels();
+    if track.frames() == 0 || sr == 0 || nch == 0 {
+        return;
+    }
+    if let Some(p) = &plan.dc {
+        let mut views: Vec<&mut [f32]> = track
+            .channels
+            .iter_mut()
+            .map(|c| c.as_mut_slice())
+            .collect();
+        DcBlocker::new(p, sr, nch).process_buffer(&mut views);
+    }
+    if let Some(p) = &plan.hum {
+        let mut r = HumRemover::new(p, sr);
+        for ch in &mut track.channels {
+            r.process(ch);
+        }
+    }
+    if let Some(p) = &plan.denoise {
+        let mut views: Vec<&mut [f32]> = track
+            .channels
+            .iter_mut()
+            .map(|c| c.as_mut_slice())
+            .collect();
+        Denoiser::new(p, sr, nch).process_buffer(&mut views);
+    }
+    if let Some(p) = &plan.gate {
+        if nch <= 8 {
+            let mut views: Vec<&mut [f32]> = track
+                .channels
+                .iter_mut()
+                .map(|c| c.as_mut_slice())
+                .collect();
+            Gate::new(p, sr, nch).process_buffer(&mut views);
+        }
+    }
+}
