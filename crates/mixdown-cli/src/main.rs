@@ -37,9 +37,87 @@ enum Command {
     /// Master a finished mix for a destination (streaming, CD, broadcast, podcast...).
     #[command(after_help = master_help())]
     Master(MasterArgs),
+    /// Mix a folder of stems into a balanced, clean, mastered song, and write a Session file
+    /// with every decision.
+    #[command(after_help = MIX_HELP)]
+    Mix(MixArgs),
+    /// Play back a Session file (after editing it): the same mix, bit for bit, with your changes.
+    Render(RenderArgs),
     /// No files needed: synthesise a short song, write its stems and mix, master it, and
     /// show the before/after figures.
     Demo(DemoArgs),
+}
+
+const MIX_HELP: &str = "\
+What the mix does, in order, for every track (all of it written into the Session):
+  organise   one sample rate and length; silent, duplicated, clipped tracks reported
+  roles      kick, snare, bass, lead vocal... from the file name, else from the sound
+  clean-up   hum, hiss, noise between phrases, DC offset; only where measured
+  strip      high-pass by role, resonance cuts, cuts that make room for more important
+             tracks, compression from the crest factor, de-essing for vocals
+  balance    faders from balance priors by role and presence (the lead on top)
+  image      kick, snare, bass and leads centred; similar tracks mirrored; low end mono
+  effects    reverb and delay on shared buses, returns well under the dry mix
+  master     the mastering chain of `mixdown master` (or --no-master)
+
+Examples:
+  mixdown mix stems/ -o song.wav
+  mixdown mix stems/ -o song.wav --session song.toml --stems-out processed/ --report report.json
+  mixdown render song.toml -o song-v2.wav         (after editing song.toml)
+  mixdown mix stems/ --role lead_vox=vox_take3.wav --presence guitar_solo=lead -o song.wav";
+
+#[derive(Args, Debug)]
+struct MixArgs {
+    /// The folder holding the song's stems (WAV, FLAC, AIFF, MP3, Ogg, M4A).
+    stems: PathBuf,
+    /// Where to write the mix (.wav or .flac).
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Write the Session (every decision, editable) here, as TOML.
+    #[arg(long, value_name = "FILE")]
+    session: Option<PathBuf>,
+    /// Write each processed track here (after its strip, fader and pan; no effects), 32-bit float.
+    #[arg(long = "stems-out", value_name = "DIR")]
+    stems_out: Option<PathBuf>,
+    /// Write a JSON report of every measurement and decision here.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// The mix alone, without mastering (peaks around -6 dBFS).
+    #[arg(long = "no-master")]
+    no_master: bool,
+    /// Set a track's role: NAME=ROLE (kick, snare, hats, toms, cymbals, percussion, bass, lead_vocal,
+    /// backing_vocal, guitar, keys, organ, pad, strings, brass, lead_instrument, fx, other). Repeatable.
+    #[arg(long = "role", value_name = "NAME=ROLE")]
+    roles: Vec<String>,
+    /// Set a track's presence: NAME=lead|normal|background. Repeatable.
+    #[arg(long = "presence", value_name = "NAME=PRESENCE")]
+    presences: Vec<String>,
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Output bit depth: 16, 24 (default) or 32 (float, WAV only).
+    #[arg(long = "bit-depth", value_name = "BITS")]
+    bit_depth: Option<u32>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct RenderArgs {
+    /// The Session file written by `mixdown mix --session`.
+    session: PathBuf,
+    /// Where to write the mix (.wav or .flac).
+    #[arg(short, long, value_name = "FILE")]
+    output: PathBuf,
+    /// Write each processed track here, 32-bit float.
+    #[arg(long = "stems-out", value_name = "DIR")]
+    stems_out: Option<PathBuf>,
+    /// Output bit depth: 16, 24 (default) or 32.
+    #[arg(long = "bit-depth", value_name = "BITS")]
+    bit_depth: Option<u32>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 fn master_help() -> String {
@@ -272,6 +350,219 @@ fn cmd_master(a: MasterArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Parse `NAME=VALUE` pairs.
+fn pairs<T>(
+    list: &[String],
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    choices: &str,
+) -> Result<Vec<(String, T)>, String> {
+    list.iter()
+        .map(|s| {
+            let (n, v) = s
+                .split_once('=')
+                .ok_or_else(|| format!("--{what} {s}: write NAME={}", what.to_uppercase()))?;
+            let v = parse(v).ok_or_else(|| {
+                format!("--{what} {s}: unknown {what} '{v}'; choose one of: {choices}")
+            })?;
+            Ok((n.trim().to_string(), v))
+        })
+        .collect()
+}
+
+fn stage_bar(quiet: bool) -> ProgressBar {
+    progress_bar(quiet)
+}
+
+fn cmd_mix(a: MixArgs) -> Result<(), String> {
+    use mixdown_core::mix::{run, Presence, Role};
+    let roles = pairs(
+        &a.roles,
+        "role",
+        Role::parse,
+        &Role::ALL
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+    )?;
+    let presences = pairs(
+        &a.presences,
+        "presence",
+        Presence::parse,
+        "lead, normal, background",
+    )?;
+    let master = if a.no_master {
+        None
+    } else {
+        Some(options(&a.chain)?)
+    };
+    if let Some(r) = &a.report {
+        master::run::check_output_path(r, &[]).map_err(|e| e.to_string())?;
+    }
+    let job = run::MixJob {
+        stems: a.stems.clone(),
+        output: a.output.clone(),
+        master,
+        session: a.session.clone(),
+        stems_out: a.stems_out.clone(),
+        roles,
+        presences,
+        bit_depth: a.bit_depth,
+    };
+    let pb = stage_bar(a.quiet);
+    let result = run::run_mix(&job, &|stage, frac| {
+        pb.set_message(stage.to_string());
+        pb.set_position((frac.clamp(0.0, 1.0) * 1000.0) as u64);
+    })
+    .map_err(|e| e.to_string());
+    pb.finish_and_clear();
+    let (report, _session) = result?;
+    if let Some(r) = &a.report {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        run::write_text(r, &(json + "\n")).map_err(|e| e.to_string())?;
+    }
+    if !a.quiet {
+        print!("{}", mix_summary(&report, &a));
+    }
+    Ok(())
+}
+
+fn mix_summary(r: &mixdown_core::mix::run::MixReport, a: &MixArgs) -> String {
+    let o = &r.organisation;
+    let mut s = format!(
+        "mixdown mix: {} ({} stems, {} Hz, {:.1} s) -> {}\n\n",
+        a.stems.display(),
+        o.stems.len(),
+        o.sample_rate,
+        o.frames as f64 / o.sample_rate.max(1) as f64,
+        a.output.display()
+    );
+    s += &format!(
+        "{:<24} {:<16} {:<11} {:<8} {:>7} {:>6}\n",
+        "track", "role", "presence", "from", "fader", "pan"
+    );
+    for t in &r.tracks {
+        let pan = if t.pan.abs() < 0.005 {
+            "C".to_string()
+        } else {
+            format!(
+                "{}{:.0}",
+                if t.pan < 0.0 { "L" } else { "R" },
+                t.pan.abs() * 100.0
+            )
+        };
+        s += &format!(
+            "{:<24} {:<16} {:<11} {:<8} {:>+7.1} {:>6}\n",
+            truncate(&t.name, 24),
+            t.role,
+            t.presence,
+            t.role_source,
+            t.fader_db,
+            pan
+        );
+    }
+    s += "\n";
+    s += &format!(
+        "Masking: {:.1}% of the energy contested as the stems arrived, {:.1}% in the mix\n",
+        r.masking_input.index_pct, r.masking_mix.index_pct
+    );
+    if let Some(p) = r.masking_mix.worst_pairs.first() {
+        s += &format!(
+            "  most contested pair: {} and {} ({:.1}%)\n",
+            p.a, p.b, p.index_pct
+        );
+    }
+    let im = &r.image;
+    s += &format!(
+        "Image: low end correlation {}, mono fold-down {}, width {:.0}%, balance {}\n",
+        im.low_end_correlation
+            .map_or("n/a".into(), |v| format!("{v:.2}")),
+        im.mono_loss_lu
+            .map_or("n/a".into(), |v| format!("-{v:.1} LU")),
+        im.width * 100.0,
+        im.balance_db
+            .map_or("n/a".into(), |v| format!("{v:+.1} dB"))
+    );
+    s += &format!(
+        "Effects: reverb and delay returns {} under the dry mix; largest EQ move {:.1} dB\n",
+        r.restraint
+            .returns_below_dry_lu
+            .map_or("n/a".into(), |v| format!("{v:.1} LU")),
+        r.restraint.max_eq_move_db
+    );
+    let out = &r.output_analysis;
+    match &r.master {
+        Some(m) => {
+            s += &format!(
+                "Master: {} at {:.1} LUFS, true peak {:.1} dBTP{}\n",
+                r.master_chain
+                    .as_ref()
+                    .map_or("".into(), |c| c.target.name.clone()),
+                out.loudness.integrated_lufs.unwrap_or(f64::NAN),
+                out.true_peak_dbtp.unwrap_or(f64::NAN),
+                m.loudness
+                    .shortfall
+                    .as_ref()
+                    .map_or(String::new(), |w| format!(" (target not reached: {w})"))
+            );
+        }
+        None => {
+            s += &format!(
+                "Mix (not mastered): {:.1} LUFS, true peak {:.1} dBTP\n",
+                out.loudness.integrated_lufs.unwrap_or(f64::NAN),
+                out.true_peak_dbtp.unwrap_or(f64::NAN)
+            );
+        }
+    }
+    for n in &r.notes {
+        s += &format!("Note: {n}\n");
+    }
+    if let Some(p) = &a.session {
+        s += &format!(
+            "Session: {} (edit it and run `mixdown render {} -o ...`)\n",
+            p.display(),
+            p.display()
+        );
+    }
+    s
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let t: String = s.chars().take(n - 1).collect();
+        t + "~"
+    }
+}
+
+fn cmd_render(a: RenderArgs) -> Result<(), String> {
+    let pb = stage_bar(a.quiet);
+    let result = mixdown_core::mix::run::run_render(
+        &a.session,
+        &a.output,
+        a.stems_out.as_deref(),
+        a.bit_depth,
+        &|stage, frac| {
+            pb.set_message(stage.to_string());
+            pb.set_position((frac.clamp(0.0, 1.0) * 1000.0) as u64);
+        },
+    )
+    .map_err(|e| e.to_string());
+    pb.finish_and_clear();
+    let session = result?;
+    if !a.quiet {
+        println!(
+            "mixdown render: {} ({} tracks) -> {}",
+            a.session.display(),
+            session.tracks.len(),
+            a.output.display()
+        );
+    }
+    Ok(())
+}
+
 fn cmd_demo(a: DemoArgs) -> Result<(), String> {
     use mixdown_core::io::encode::{write_file, EncodeSpec, FileFormat, SampleFormat};
     let opts = options(&a.chain)?;
@@ -355,6 +646,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Master(a) => cmd_master(a),
+        Command::Mix(a) => cmd_mix(a),
+        Command::Render(a) => cmd_render(a),
         Command::Demo(a) => cmd_demo(a),
     });
     match result {

@@ -18,7 +18,7 @@ fn dump_features() {
             .collect();
         files.sort();
         for p in files {
-            if p.extension().map_or(true, |e| e != "flac") {
+            if p.extension().is_none_or(|e| e != "flac") {
                 continue;
             }
             let stem = p.file_stem().unwrap().to_string_lossy().to_string();

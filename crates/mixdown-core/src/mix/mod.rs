@@ -7,7 +7,10 @@ pub mod features;
 pub mod masking;
 pub mod organise;
 pub mod priors;
+pub mod render;
 pub mod roles;
+pub mod run;
+pub mod session;
 pub mod strip;
 pub mod types;
 

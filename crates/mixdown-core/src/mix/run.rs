@@ -1,0 +1,758 @@
+//! `mixdown mix` and `mixdown render`: the whole job, from a folder of stems (or a Session)
+//! to a mix, a master, the stems, the Session and a report.
+
+use super::cleanup::{self, CleanupPlan};
+use super::decide::{self, Placement};
+use super::features::{self, TrackFeatures};
+use super::masking::{self, MaskingReport};
+use super::organise::{self, Organisation};
+use super::render::{finish_mix, render_parts, MixOutput, TrackResult};
+use super::roles::{self, RoleGuess};
+use super::session::{self, Buses, DelayBus, Header, MixBus, ReverbBus, Sends, Session, Track};
+use super::strip::render_strip;
+use super::types::{Presence, Role};
+use crate::analysis::{analyse, Analysis};
+use crate::audio::AudioBuffer;
+use crate::error::{Error, Result};
+use crate::io::encode::{write_file, EncodeSpec, FileFormat, SampleFormat};
+use crate::master::{self, MasterChain, MasterOptions, RenderOutcome};
+use crate::report::FileInfo;
+use mixdown_dsp::loudness::Loudness;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Track loudness the lead is set to before the mix bus trim, LUFS.
+const LEAD_LEVEL_LUFS: f64 = -20.0;
+/// Peak level of the mix before mastering, dBFS: headroom for the master.
+pub const MIX_PEAK_DBFS: f64 = -6.0;
+/// The effect returns stay at least this far under the dry mix, LU.
+pub const RETURNS_BELOW_DRY_LU: f64 = 14.0;
+/// Mono below this on the mix bus, Hz.
+pub const MIX_MONO_BELOW_HZ: f64 = 120.0;
+
+/// What the user asked for.
+#[derive(Clone, Debug)]
+pub struct MixJob {
+    pub stems: PathBuf,
+    pub output: PathBuf,
+    /// Mastering options; `None` for `--no-master`.
+    pub master: Option<MasterOptions>,
+    pub session: Option<PathBuf>,
+    pub stems_out: Option<PathBuf>,
+    /// `name=role` overrides.
+    pub roles: Vec<(String, Role)>,
+    /// `name=presence` overrides.
+    pub presences: Vec<(String, Presence)>,
+    pub bit_depth: Option<u32>,
+}
+
+/// One track in the report.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrackReport {
+    pub name: String,
+    pub role: String,
+    pub presence: String,
+    /// How the role was found: name, content or user.
+    pub role_source: String,
+    pub loudness_in_lufs: Option<f64>,
+    pub fader_db: f64,
+    pub pan: f64,
+    pub result: TrackResult,
+    pub why: Vec<String>,
+}
+
+/// Stereo image of the finished mix.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Image {
+    /// L/R correlation below 150 Hz.
+    pub low_end_correlation: Option<f64>,
+    /// Loudness lost when the mix is folded to mono, LU.
+    pub mono_loss_lu: Option<f64>,
+    /// Side energy share (0 = mono).
+    pub width: f64,
+    /// Left minus right level, dB.
+    pub balance_db: Option<f64>,
+}
+
+/// How restrained the effects and EQ are.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Restraint {
+    /// Loudness of the reverb and delay returns together under the dry mix, LU.
+    pub returns_below_dry_lu: Option<f64>,
+    /// Largest boost or cut of any track's EQ bands at any frequency, dB.
+    pub max_eq_move_db: f64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MixReport {
+    pub mixdown_version: String,
+    pub organisation: Organisation,
+    pub tracks: Vec<TrackReport>,
+    /// Masking among the stems as they arrived (summed as they are) and in the mix.
+    pub masking_input: MaskingReport,
+    pub masking_mix: MaskingReport,
+    pub image: Image,
+    pub restraint: Restraint,
+    pub mix_analysis: Analysis,
+    pub output: FileInfo,
+    /// The master's chain and outcome, when mastered.
+    pub master_chain: Option<MasterChain>,
+    pub master: Option<RenderOutcome>,
+    pub output_analysis: Analysis,
+    pub notes: Vec<String>,
+}
+
+fn lufs(buf: &AudioBuffer) -> Option<f64> {
+    let v: Vec<&[f32]> = buf.channels.iter().map(|c| c.as_slice()).collect();
+    Loudness::measure(&v, buf.sample_rate).integrated_lufs
+}
+
+fn r2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// The relative path from the session's folder to a file, or the absolute path.
+fn relative_to(file: &Path, dir: &Path) -> String {
+    let abs = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+    let base = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let a: Vec<_> = abs.components().collect();
+    let b: Vec<_> = base.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    if common == 0 {
+        return abs.display().to_string();
+    }
+    let mut p = PathBuf::new();
+    for _ in common..b.len() {
+        p.push("..");
+    }
+    for c in &a[common..] {
+        p.push(c);
+    }
+    p.display().to_string()
+}
+
+/// Decide everything: from the stems to a Session.
+#[allow(clippy::too_many_arguments)]
+fn decide_session(
+    org: &Organisation,
+    files: &[PathBuf],
+    audio: &[AudioBuffer],
+    job: &MixJob,
+    session_dir: &Path,
+    progress: &(dyn Fn(&str, f64) + Sync),
+) -> Result<(Session, Vec<TrackFeatures>, Vec<RoleGuess>)> {
+    let active = org.active();
+    let sr = org.sample_rate;
+    // 1. per track: clean-up plan, measurements, role from name and content
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let analysed: Vec<(CleanupPlan, TrackFeatures, roles::ContentFeatures)> = active
+        .par_iter()
+        .map(|&i| {
+            let plan = cleanup::analyse_and_plan(&audio[i]);
+            let mut cleaned = audio[i].clone();
+            cleanup::apply(&mut cleaned, &plan);
+            let f = features::measure(&cleaned);
+            let c = roles::content_features(&cleaned);
+            let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress("analyse tracks", k as f64 / active.len() as f64);
+            (plan, f, c)
+        })
+        .collect();
+    let names: Vec<String> = active.iter().map(|&i| org.stems[i].name.clone()).collect();
+    let mut guesses: Vec<RoleGuess> = names
+        .iter()
+        .zip(&analysed)
+        .map(|(n, (_, _, c))| roles::classify(n, c))
+        .collect();
+    let content: Vec<roles::ContentFeatures> = analysed.iter().map(|a| a.2.clone()).collect();
+    roles::assign_presence(&mut guesses, &content);
+    for (name, role) in &job.roles {
+        let i = names
+            .iter()
+            .zip(&active)
+            .position(|(n, &a)| {
+                n.eq_ignore_ascii_case(name) || org.stems[a].file.eq_ignore_ascii_case(name)
+            })
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "--role {name}=...: no stem named '{name}' (stems: {})",
+                    names.join(", ")
+                ))
+            })?;
+        guesses[i].role = *role;
+        guesses[i].source = roles::GuessSource::User;
+        guesses[i].why = format!("set by --role {name}={}", role.name());
+    }
+    for (name, p) in &job.presences {
+        let i = names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "--presence {name}=...: no stem named '{name}' (stems: {})",
+                    names.join(", ")
+                ))
+            })?;
+        guesses[i].presence = *p;
+    }
+    let roles_v: Vec<Role> = guesses.iter().map(|g| g.role).collect();
+    let pres: Vec<Presence> = guesses.iter().map(|g| g.presence).collect();
+    progress("decide", 0.2);
+    // 2. strips and balance targets
+    let mut strips = Vec::new();
+    let mut why: Vec<Vec<String>> = Vec::new();
+    for (k, (_, f, _)) in analysed.iter().enumerate() {
+        let (s, w) = decide::decide_strip(roles_v[k], f);
+        let mut all = vec![guesses[k].why.clone()];
+        all.extend(analysed[k].0.why.iter().cloned());
+        all.extend(w);
+        strips.push(s);
+        why.push(all);
+    }
+    let targets = decide::balance_targets(&roles_v, &pres);
+    // planned post-fader gain (from the raw loudness; refined after the strips below)
+    let planned_gain: Vec<f64> = analysed
+        .iter()
+        .zip(&targets)
+        .map(|((_, f, _), (t, _))| {
+            LEAD_LEVEL_LUFS + t - f.loudness_lufs.unwrap_or(LEAD_LEVEL_LUFS + t)
+        })
+        .collect();
+    // 3. cuts that make room for more important tracks
+    let prio: Vec<i32> = roles_v
+        .iter()
+        .zip(&pres)
+        .map(|(&r, &p)| decide::priority(r, p))
+        .collect();
+    let shaped: Vec<_> = analysed
+        .iter()
+        .zip(&strips)
+        .zip(&planned_gain)
+        .map(|(((_, f, _), s), &g)| {
+            let gains: Vec<f32> = masking::band_centres()
+                .iter()
+                .map(|&c| 10f64.powf((s.response_db(c, sr as f64) + g) / 10.0) as f32)
+                .collect();
+            let mono = if f.band_frames.channels == 2 {
+                vec![0.5f32]
+            } else {
+                vec![1.0f32]
+            };
+            let bf = &f.band_frames;
+            // fold stereo tracks to one channel
+            let folded = if bf.channels == 2 {
+                let mut e = vec![0.0f32; bf.frames * bf.bands];
+                for t in 0..bf.frames {
+                    for b in 0..bf.bands {
+                        e[t * bf.bands + b] = bf.at(0, t, b) + bf.at(1, t, b);
+                    }
+                }
+                masking::BandFrames {
+                    channels: 1,
+                    bands: bf.bands,
+                    frames: bf.frames,
+                    energy: e,
+                }
+            } else {
+                bf.clone()
+            };
+            folded.shaped(&gains, &mono)
+        })
+        .collect();
+    let cuts = decide::unmasking_cuts(&names, &prio, &shaped);
+    drop(shaped);
+    for (k, c) in cuts.into_iter().enumerate() {
+        for (kind, w) in c {
+            strips[k].eq.push(kind);
+            why[k].push(w);
+        }
+        decide::bound_eq(&mut strips[k].eq, sr as f64);
+    }
+    // 4. de-essers for vocals
+    let deessers: Vec<_> = roles_v
+        .iter()
+        .map(|r| {
+            matches!(r, Role::LeadVocal | Role::BackingVocal)
+                .then(mixdown_dsp::deesser::DeEsserParams::default)
+        })
+        .collect();
+    // 5. faders: render each track's clean-up and strip, measure, set the fader to the target
+    progress("decide", 0.4);
+    let post_strip: Vec<Option<f64>> = active
+        .par_iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let mut a = audio[i].clone();
+            cleanup::apply(&mut a, &analysed[k].0);
+            render_strip(&mut a, &strips[k]);
+            if let Some(p) = &deessers[k] {
+                let mut d = mixdown_dsp::deesser::DeEsser::new(
+                    p.clone(),
+                    a.sample_rate as f64,
+                    a.num_channels(),
+                );
+                let mut v: Vec<&mut [f32]> =
+                    a.channels.iter_mut().map(|c| c.as_mut_slice()).collect();
+                d.process(&mut v);
+            }
+            lufs(&a)
+        })
+        .collect();
+    let faders: Vec<f64> = post_strip
+        .iter()
+        .zip(&targets)
+        .map(|(l, (t, _))| match l {
+            Some(l) => r2((LEAD_LEVEL_LUFS + t - l).clamp(-60.0, 24.0)),
+            None => 0.0,
+        })
+        .collect();
+    for (k, (_, w)) in targets.iter().enumerate() {
+        why[k].push(format!("{w}; fader {:+.1} dB", faders[k]));
+    }
+    // 6. pans and sends
+    let level: Vec<f64> = targets.iter().map(|t| t.0).collect();
+    let chans: Vec<usize> = analysed.iter().map(|a| a.1.channels).collect();
+    let pans: Vec<(Placement, String)> =
+        decide::decide_pans(&names, &roles_v, &pres, &chans, &level);
+    let mut tracks = Vec::new();
+    for (k, &i) in active.iter().enumerate() {
+        let (rv, dl, sw) = decide::decide_sends(roles_v[k], pres[k]);
+        why[k].push(pans[k].1.clone());
+        why[k].push(sw);
+        tracks.push(Track {
+            name: names[k].clone(),
+            file: relative_to(&files[i], session_dir),
+            role: roles_v[k],
+            presence: pres[k],
+            mute: false,
+            cleanup: analysed[k].0.clone(),
+            strip: strips[k].clone(),
+            deesser: deessers[k].clone(),
+            fader_db: faders[k],
+            pan: pans[k].0.pan,
+            width: pans[k].0.width,
+            sends: Sends {
+                reverb_db: rv,
+                delay_db: dl,
+            },
+            why: why[k].clone(),
+        });
+    }
+    let session = Session {
+        mixdown: Header {
+            format: session::FORMAT_VERSION,
+            written_by: format!("mixdown {}", env!("CARGO_PKG_VERSION")),
+            note: "Every decision of the automatic mix. Edit any value and run `mixdown render` on this file.".into(),
+        },
+        sample_rate: sr,
+        frames: org.frames,
+        buses: Buses {
+            reverb: ReverbBus {
+                enabled: true,
+                return_db: 0.0,
+                params: mixdown_dsp::reverb::ReverbParams::default(),
+            },
+            delay: DelayBus {
+                enabled: true,
+                return_db: 0.0,
+                params: mixdown_dsp::delay::DelayParams::default(),
+            },
+        },
+        mix_bus: MixBus {
+            trim_db: 0.0,
+            mono_below_hz: Some(MIX_MONO_BELOW_HZ),
+        },
+        master: None,
+        tracks,
+    };
+    let feats: Vec<TrackFeatures> = analysed.into_iter().map(|a| a.1).collect();
+    Ok((session, feats, guesses))
+}
+
+/// Choose the return levels and the mix bus trim from the rendered parts.
+fn set_returns_and_trim(session: &mut Session, parts: &super::render::MixParts) {
+    let sr = parts.sample_rate;
+    let meas = |x: &[Vec<f32>; 2]| {
+        let v: Vec<&[f32]> = x.iter().map(|c| c.as_slice()).collect();
+        Loudness::measure(&v, sr).integrated_lufs
+    };
+    let dry = meas(&parts.dry);
+    // reverb 16 LU and delay 20 LU under the dry mix: together about 14.5 LU under it
+    if let (Some(d), Some(w)) = (dry, parts.reverb.as_ref().and_then(meas)) {
+        session.buses.reverb.return_db = r2((d - 16.0 - w).clamp(-60.0, 12.0));
+    }
+    if let (Some(d), Some(w)) = (dry, parts.delay.as_ref().and_then(meas)) {
+        session.buses.delay.return_db = r2((d - 20.0 - w).clamp(-60.0, 12.0));
+    }
+    // headroom: the mix's true peak at MIX_PEAK_DBFS
+    session.mix_bus.trim_db = 0.0;
+    let m = finish_mix(session, parts);
+    let tp = crate::analysis::true_peak_linear(&m.mix);
+    if tp > 0.0 {
+        session.mix_bus.trim_db = r2(MIX_PEAK_DBFS - 20.0 * (tp as f64).log10());
+    }
+}
+
+fn image_of(mix: &AudioBuffer, an: &Analysis) -> Image {
+    let mono: Vec<f32> = mix.channels[0]
+        .iter()
+        .zip(&mix.channels[1])
+        .map(|(a, b)| 0.5 * (a + b))
+        .collect();
+    let mono_l = Loudness::measure(&[&mono], mix.sample_rate).integrated_lufs;
+    // a mono signal on both speakers: +3 dB against one channel
+    let mono_stereo = mono_l.map(|l| l + 3.0103);
+    Image {
+        low_end_correlation: an.low_end.as_ref().and_then(|s| s.correlation),
+        mono_loss_lu: match (an.loudness.integrated_lufs, mono_stereo) {
+            (Some(a), Some(b)) => Some(a - b),
+            _ => None,
+        },
+        width: an.stereo.as_ref().map_or(0.0, |s| s.width),
+        balance_db: an.stereo.as_ref().and_then(|s| s.balance_db),
+    }
+}
+
+fn restraint_of(session: &Session, out: &MixOutput) -> Restraint {
+    let dry = lufs(&out.dry);
+    let ret = lufs(&out.returns);
+    let probe: Vec<f64> = (0..200)
+        .map(|i| 20.0 * 1000f64.powf(i as f64 / 199.0))
+        .collect();
+    let max_eq = session
+        .tracks
+        .iter()
+        .map(|t| {
+            probe
+                .iter()
+                .map(|&f| {
+                    t.strip
+                        .eq
+                        .iter()
+                        .map(|k| k.response_db(f, session.sample_rate as f64))
+                        .sum::<f64>()
+                        .abs()
+                })
+                .fold(0.0f64, f64::max)
+        })
+        .fold(0.0f64, f64::max);
+    Restraint {
+        returns_below_dry_lu: match (dry, ret) {
+            (Some(d), Some(r)) => Some(d - r),
+            _ => None,
+        },
+        max_eq_move_db: max_eq,
+    }
+}
+
+fn write_float_wav(path: &Path, buf: &AudioBuffer) -> Result<()> {
+    write_file(
+        path,
+        buf,
+        &EncodeSpec {
+            format: FileFormat::Wav,
+            sample_format: SampleFormat::Float32,
+            dither: false,
+            dither_seed: 0,
+        },
+    )
+    .map(|_| ())
+}
+
+fn output_spec(path: &Path, bit_depth: Option<u32>) -> Result<EncodeSpec> {
+    let format = FileFormat::from_path(path)?;
+    let sample_format = match bit_depth {
+        Some(b) => SampleFormat::from_bit_depth(b)?,
+        None => SampleFormat::Int24,
+    };
+    if format == FileFormat::Flac && sample_format == SampleFormat::Float32 {
+        return Err(Error::file(
+            path,
+            "FLAC cannot store 32-bit float; use --bit-depth 16 or 24, or write a .wav",
+        ));
+    }
+    Ok(EncodeSpec {
+        format,
+        sample_format,
+        dither: sample_format != SampleFormat::Float32,
+        dither_seed: crate::master::run::DITHER_SEED,
+    })
+}
+
+/// Master (or not) the finished mix, following `chain` when given, deciding it otherwise.
+fn master_mix(
+    mix: AudioBuffer,
+    chain: Option<MasterChain>,
+    opts: Option<&MasterOptions>,
+    bits: Option<u32>,
+    progress: &(dyn Fn(&str, f64) + Sync),
+) -> Result<(AudioBuffer, Option<MasterChain>, Option<RenderOutcome>)> {
+    let chain = match (chain, opts) {
+        (Some(c), _) => Some(c),
+        (None, Some(o)) => {
+            let an = analyse(&mix);
+            let mut o = o.clone();
+            o.output_bits = bits.filter(|&b| b < 32).or(Some(24));
+            Some(master::decide(&mix, &an, &o))
+        }
+        (None, None) => None,
+    };
+    match chain {
+        Some(c) => {
+            let refs = crate::analysis::subblock_powers(
+                &mix.channels
+                    .iter()
+                    .map(|x| x.as_slice())
+                    .collect::<Vec<_>>(),
+                mix.sample_rate,
+            );
+            let (out, outcome) = master::render(mix, &c, &refs, &|s, f| progress(s, f))?;
+            Ok((out, Some(c), Some(outcome)))
+        }
+        None => Ok((mix, None, None)),
+    }
+}
+
+/// Run `mixdown mix`.
+pub fn run_mix(
+    job: &MixJob,
+    progress: &(dyn Fn(&str, f64) + Sync),
+) -> Result<(MixReport, Session)> {
+    let spec = output_spec(&job.output, job.bit_depth)?;
+    crate::master::run::check_output_path(&job.output, &[])?;
+    if let Some(s) = &job.session {
+        crate::master::run::check_output_path(s, &[])?;
+    }
+    if let Some(d) = &job.stems_out {
+        std::fs::create_dir_all(d)
+            .map_err(|e| Error::file(d, format!("cannot create the stems folder: {e}")))?;
+    }
+    progress("load stems", 0.0);
+    let (files, skipped) = organise::scan_folder(&job.stems)?;
+    let (audio, org) = organise::load_files(&job.stems, &files, skipped, &|k, n| {
+        progress("load stems", k as f64 / n as f64)
+    })?;
+    for f in &files {
+        for out in [Some(&job.output), job.session.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            crate::master::run::check_output_path(out, &[f.as_path()])?;
+        }
+    }
+    let session_dir = job
+        .session
+        .as_ref()
+        .and_then(|p| p.parent())
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let (mut session, feats, guesses) =
+        decide_session(&org, &files, &audio, job, &session_dir, progress)?;
+    // the input as it arrived: masking of the plain sum
+    let names: Vec<String> = session.tracks.iter().map(|t| t.name.clone()).collect();
+    let input_frames: Vec<_> = feats
+        .iter()
+        .map(|f| {
+            let bf = &f.band_frames;
+            let flat = vec![1.0f32; bf.bands];
+            if bf.channels == 1 {
+                bf.shaped(&flat, &[0.5, 0.5])
+            } else {
+                bf.clone()
+            }
+        })
+        .collect();
+    let masking_input = masking::measure(&names, &input_frames);
+    drop(input_frames);
+    // render the tracks and buses
+    let active = org.active();
+    let track_audio: Vec<AudioBuffer> = {
+        let mut audio = audio;
+        active
+            .iter()
+            .map(|&i| std::mem::replace(&mut audio[i], AudioBuffer::silent(1, 1, 0)))
+            .collect()
+    };
+    let stems_dir = job.stems_out.clone();
+    let mix_frames = std::sync::Mutex::new(vec![None; session.tracks.len()]);
+    let write_errors = std::sync::Mutex::new(Vec::<Error>::new());
+    let sink = |i: usize, stem: &AudioBuffer| {
+        if let Some(d) = &stems_dir {
+            let p = d.join(format!("{}.wav", session.tracks[i].name));
+            if let Err(e) = write_float_wav(&p, stem) {
+                write_errors.lock().expect("lock").push(e);
+            }
+        }
+        let bf = masking::band_frames(stem);
+        mix_frames.lock().expect("lock")[i] = Some(bf);
+    };
+    let parts = render_parts(&session, track_audio, &sink, &|k, n| {
+        progress("mix tracks", k as f64 / n as f64)
+    });
+    if let Some(e) = write_errors.into_inner().expect("lock").into_iter().next() {
+        return Err(e);
+    }
+    let masking_mix = masking::measure(
+        &names,
+        &mix_frames
+            .into_inner()
+            .expect("lock")
+            .into_iter()
+            .map(|f| f.unwrap_or_default())
+            .collect::<Vec<_>>(),
+    );
+    set_returns_and_trim(&mut session, &parts);
+    let out = finish_mix(&session, &parts);
+    drop(parts);
+    let mix_analysis = analyse(&out.mix);
+    let image = image_of(&out.mix, &mix_analysis);
+    let restraint = restraint_of(&session, &out);
+    let results = out.tracks.clone();
+    let mix = out.mix;
+    drop(out.dry);
+    drop(out.returns);
+    progress("master", 0.0);
+    let (final_audio, chain, outcome) =
+        master_mix(mix, None, job.master.as_ref(), job.bit_depth, progress)?;
+    session.master = chain.clone();
+    progress("write", 0.0);
+    write_file(&job.output, &final_audio, &spec)?;
+    if let Some(p) = &job.session {
+        let text = session.to_toml()?;
+        write_text(p, &text)?;
+    }
+    let output_analysis = analyse(&final_audio);
+    let mut notes = org.notes.clone();
+    if let Some(r) = restraint.returns_below_dry_lu {
+        if r < 12.0 {
+            notes.push(format!(
+                "the effect returns are only {r:.1} LU under the dry mix"
+            ));
+        }
+    }
+    let tracks: Vec<TrackReport> = session
+        .tracks
+        .iter()
+        .zip(&guesses)
+        .zip(&feats)
+        .zip(results)
+        .map(|(((t, g), f), r)| TrackReport {
+            name: t.name.clone(),
+            role: t.role.name().into(),
+            presence: t.presence.name().into(),
+            role_source: format!("{:?}", g.source).to_lowercase(),
+            loudness_in_lufs: f.loudness_lufs,
+            fader_db: t.fader_db,
+            pan: t.pan,
+            result: r,
+            why: t.why.clone(),
+        })
+        .collect();
+    let report = MixReport {
+        mixdown_version: env!("CARGO_PKG_VERSION").into(),
+        organisation: org,
+        tracks,
+        masking_input,
+        masking_mix,
+        image,
+        restraint,
+        mix_analysis,
+        output: FileInfo {
+            path: job.output.display().to_string(),
+            format: FileFormat::from_path(&job.output)?.name().into(),
+            sample_format: format!("{}-bit", spec.sample_format.bits()),
+            sample_rate: final_audio.sample_rate,
+            channels: 2,
+            frames: final_audio.frames(),
+            lossy: false,
+        },
+        master_chain: chain,
+        master: outcome,
+        output_analysis,
+        notes,
+    };
+    Ok((report, session))
+}
+
+/// Write text to a file through a temporary name.
+pub fn write_text(path: &Path, text: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.mixdown-tmp-{}", std::process::id()));
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::file(path, format!("cannot write: {e}"))
+        })
+}
+
+/// Run `mixdown render`: play a session back.
+pub fn run_render(
+    session_path: &Path,
+    output: &Path,
+    stems_out: Option<&Path>,
+    bit_depth: Option<u32>,
+    progress: &(dyn Fn(&str, f64) + Sync),
+) -> Result<Session> {
+    let session = Session::load(session_path)?;
+    let spec = output_spec(output, bit_depth)?;
+    crate::master::run::check_output_path(output, &[session_path])?;
+    let dir = session_path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let paths: Vec<PathBuf> = session
+        .tracks
+        .iter()
+        .map(|t| {
+            let p = PathBuf::from(&t.file);
+            if p.is_absolute() {
+                p
+            } else {
+                dir.join(p)
+            }
+        })
+        .collect();
+    for p in &paths {
+        crate::master::run::check_output_path(output, &[p.as_path()])?;
+    }
+    if let Some(d) = stems_out {
+        std::fs::create_dir_all(d)
+            .map_err(|e| Error::file(d, format!("cannot create the stems folder: {e}")))?;
+    }
+    progress("load stems", 0.0);
+    let audio: Vec<AudioBuffer> = paths
+        .par_iter()
+        .map(|p| organise::load_track(p, session.sample_rate, session.frames))
+        .collect::<Result<_>>()?;
+    let write_errors = std::sync::Mutex::new(Vec::<Error>::new());
+    let sink = |i: usize, stem: &AudioBuffer| {
+        if let Some(d) = stems_out {
+            let p = d.join(format!("{}.wav", session.tracks[i].name));
+            if let Err(e) = write_float_wav(&p, stem) {
+                write_errors.lock().expect("lock").push(e);
+            }
+        }
+    };
+    let parts = render_parts(&session, audio, &sink, &|k, n| {
+        progress("mix tracks", k as f64 / n as f64)
+    });
+    if let Some(e) = write_errors.into_inner().expect("lock").into_iter().next() {
+        return Err(e);
+    }
+    let out = finish_mix(&session, &parts);
+    drop(parts);
+    let (final_audio, _, _) =
+        master_mix(out.mix, session.master.clone(), None, bit_depth, progress)?;
+    write_file(output, &final_audio, &spec)?;
+    Ok(session)
+}
