@@ -52,7 +52,7 @@ pub struct Organisation {
     /// Session length in frames (the longest stem; shorter ones are padded with silence).
     pub frames: usize,
     pub stems: Vec<StemInfo>,
-    /// Files in the folder that are not audio, skipped.
+    /// Files in the folder that are not stems (not audio, or the finished mix), skipped.
     pub skipped_files: Vec<String>,
     /// Plain-language notes for the user.
     pub notes: Vec<String>,
@@ -95,7 +95,11 @@ pub fn scan_folder(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
         if name.starts_with('.') || p.is_dir() {
             continue;
         }
-        if is_audio(&p) {
+        if is_audio(&p) && is_reference_mix(&stem_name(&p)) {
+            other.push(format!(
+                "{name} (by its name, the song's finished mix, not a stem)"
+            ));
+        } else if is_audio(&p) {
             audio.push(p);
         } else {
             other.push(name);
@@ -143,6 +147,30 @@ pub fn scan_folder(dir: &Path) -> Result<(Vec<PathBuf>, Vec<String>)> {
         }
     }
     Ok((audio, other))
+}
+
+/// A file named like the song's own finished mix (`mix`, `Full Mix`, `master`, `bounce`,
+/// `reference`): it sits beside the stems in many exports, and mixing it in would double them.
+pub fn is_reference_mix(stem: &str) -> bool {
+    let n: String = stem
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    matches!(
+        n.as_str(),
+        "mix"
+            | "fullmix"
+            | "finalmix"
+            | "stereomix"
+            | "mixdown"
+            | "master"
+            | "premaster"
+            | "bounce"
+            | "reference"
+            | "refmix"
+            | "roughmix"
+    )
 }
 
 /// A track's name: its file name without the extension.
@@ -377,7 +405,7 @@ pub fn load_files(
         notes: {
             let mut n = Vec::new();
             if !skipped.is_empty() {
-                n.push(format!("not audio, skipped: {}", skipped.join(", ")));
+                n.push(format!("skipped (not stems): {}", skipped.join(", ")));
             }
             n.extend(notes);
             n

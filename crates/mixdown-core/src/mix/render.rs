@@ -37,9 +37,9 @@ fn db(x: f64) -> f32 {
     10f64.powf(x / 20.0) as f32
 }
 
-/// One track from its (timeline) audio to a stereo stem: clean-up, strip, de-esser, fader,
-/// pan. Deterministic; depends on nothing but the track's own settings.
-pub fn render_track(track: &Track, mut audio: AudioBuffer) -> (AudioBuffer, TrackResult) {
+/// One track's processing before its fader: clean-up, strip, de-esser. Deterministic; depends
+/// on nothing but the track's own settings.
+pub fn process_track(track: &Track, mut audio: AudioBuffer) -> (AudioBuffer, TrackResult) {
     cleanup::apply(&mut audio, &track.cleanup);
     let gr = render_strip(&mut audio, &track.strip);
     if let Some(p) = &track.deesser {
@@ -51,15 +51,27 @@ pub fn render_track(track: &Track, mut audio: AudioBuffer) -> (AudioBuffer, Trac
             .collect();
         d.process(&mut views);
     }
-    let g = if track.mute { 0.0 } else { db(track.fader_db) };
+    (
+        audio,
+        TrackResult {
+            name: track.name.clone(),
+            compressor_gr: gr,
+        },
+    )
+}
+
+/// A processed track through its fader (`fader_db`), pan and width, to a stereo stem.
+pub fn place_track(track: &Track, fader_db: f64, mut audio: AudioBuffer) -> AudioBuffer {
+    let g = if track.mute { 0.0 } else { db(fader_db) };
     let (gl, gr_) = pan_gains(track.pan);
     let sr = audio.sample_rate;
     let stereo = match audio.channels.len() {
         1 => {
             let x = std::mem::take(&mut audio.channels[0]);
             let (a, b) = ((gl as f32) * g, (gr_ as f32) * g);
-            let l: Vec<f32> = x.iter().map(|v| v * a).collect();
             let r: Vec<f32> = x.iter().map(|v| v * b).collect();
+            let mut l = x;
+            l.iter_mut().for_each(|v| *v *= a);
             vec![l, r]
         }
         _ => {
@@ -85,13 +97,14 @@ pub fn render_track(track: &Track, mut audio: AudioBuffer) -> (AudioBuffer, Trac
             vec![l, r]
         }
     };
-    (
-        AudioBuffer::from_channels(sr, stereo),
-        TrackResult {
-            name: track.name.clone(),
-            compressor_gr: gr,
-        },
-    )
+    AudioBuffer::from_channels(sr, stereo)
+}
+
+/// One track from its (timeline) audio to a stereo stem: clean-up, strip, de-esser, fader,
+/// pan.
+pub fn render_track(track: &Track, audio: AudioBuffer) -> (AudioBuffer, TrackResult) {
+    let (pre, r) = process_track(track, audio);
+    (place_track(track, track.fader_db, pre), r)
 }
 
 /// The tracks summed and the effect buses' outputs, before the return levels and the mix bus.
@@ -104,7 +117,12 @@ pub struct MixParts {
     pub reverb: Option<[Vec<f32>; 2]>,
     pub delay: Option<[Vec<f32>; 2]>,
     pub tracks: Vec<TrackResult>,
+    /// The fader each track was rendered with, dB.
+    pub faders: Vec<f64>,
 }
+
+/// Chooses a track's fader from its processed, pre-fader audio (`None`: the session's).
+pub type FaderChoice<'a> = &'a (dyn Fn(usize, &AudioBuffer) -> Option<f64> + Sync);
 
 /// Render every track and the effect buses (`audio[i]` for `session.tracks[i]`).
 /// `stem_sink(i, &stem)` receives each track's stereo stem (post-fader, post-pan, dry) as it is
@@ -112,6 +130,7 @@ pub struct MixParts {
 pub fn render_parts(
     session: &Session,
     audio: Vec<AudioBuffer>,
+    fader_choice: FaderChoice,
     stem_sink: &(dyn Fn(usize, &AudioBuffer) + Sync),
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> MixParts {
@@ -121,6 +140,7 @@ pub fn render_parts(
     let mut rev_in = [vec![0.0f32; n], vec![0.0f32; n]];
     let mut del_in = [vec![0.0f32; n], vec![0.0f32; n]];
     let mut results = Vec::with_capacity(session.tracks.len());
+    let mut faders = Vec::with_capacity(session.tracks.len());
     let threads = rayon::current_num_threads().max(1);
     let mut pending: Vec<(usize, AudioBuffer)> = audio.into_iter().enumerate().collect();
     let total = pending.len();
@@ -129,15 +149,19 @@ pub fn render_parts(
     while !pending.is_empty() {
         let batch: Vec<(usize, AudioBuffer)> =
             pending.drain(..threads.min(pending.len())).collect();
-        let rendered: Vec<(usize, AudioBuffer, TrackResult)> = batch
+        let rendered: Vec<(usize, AudioBuffer, TrackResult, f64)> = batch
             .into_par_iter()
             .map(|(i, a)| {
-                let (stem, r) = render_track(&session.tracks[i], a);
+                let t = &session.tracks[i];
+                let (pre, r) = process_track(t, a);
+                let fader = fader_choice(i, &pre).unwrap_or(t.fader_db);
+                let stem = place_track(t, fader, pre);
                 stem_sink(i, &stem);
-                (i, stem, r)
+                (i, stem, r, fader)
             })
             .collect();
-        for (i, stem, r) in rendered {
+        for (i, stem, r, fader) in rendered {
+            faders.push(fader);
             let t = &session.tracks[i];
             let rs = t
                 .sends
@@ -195,6 +219,7 @@ pub fn render_parts(
         reverb,
         delay,
         tracks: results,
+        faders,
     }
 }
 

@@ -9,7 +9,6 @@ use super::organise::{self, Organisation};
 use super::render::{finish_mix, render_parts, MixOutput, TrackResult};
 use super::roles::{self, RoleGuess};
 use super::session::{self, Buses, DelayBus, Header, MixBus, ReverbBus, Sends, Session, Track};
-use super::strip::render_strip;
 use super::types::{Presence, Role};
 use crate::analysis::{analyse, Analysis};
 use crate::audio::AudioBuffer;
@@ -132,7 +131,16 @@ fn relative_to(file: &Path, dir: &Path) -> String {
     p.display().to_string()
 }
 
-/// Decide everything: from the stems to a Session.
+/// What `decide_session` decided, with what the later steps need.
+struct Decided {
+    session: Session,
+    feats: Vec<TrackFeatures>,
+    guesses: Vec<RoleGuess>,
+    /// Each track's balance target (LU against the lead's scale) and its reason.
+    targets: Vec<(f64, String)>,
+}
+
+/// Decide everything but the faders (set as the tracks render): from the stems to a Session.
 #[allow(clippy::too_many_arguments)]
 fn decide_session(
     org: &Organisation,
@@ -141,7 +149,7 @@ fn decide_session(
     job: &MixJob,
     session_dir: &Path,
     progress: &(dyn Fn(&str, f64) + Sync),
-) -> Result<(Session, Vec<TrackFeatures>, Vec<RoleGuess>)> {
+) -> Result<Decided> {
     let active = org.active();
     let sr = org.sample_rate;
     // 1. per track: clean-up plan, measurements, role from name and content
@@ -160,6 +168,7 @@ fn decide_session(
         })
         .collect();
     let names: Vec<String> = active.iter().map(|&i| org.stems[i].name.clone()).collect();
+    crate::timing::mark("mix: tracks analysed");
     let mut guesses: Vec<RoleGuess> = names
         .iter()
         .zip(&analysed)
@@ -261,6 +270,7 @@ fn decide_session(
         })
         .collect();
     let cuts = decide::unmasking_cuts(&names, &prio, &shaped);
+    crate::timing::mark("mix: unmasking cuts");
     drop(shaped);
     for (k, c) in cuts.into_iter().enumerate() {
         for (kind, w) in c {
@@ -277,39 +287,6 @@ fn decide_session(
                 .then(mixdown_dsp::deesser::DeEsserParams::default)
         })
         .collect();
-    // 5. faders: render each track's clean-up and strip, measure, set the fader to the target
-    progress("decide", 0.4);
-    let post_strip: Vec<Option<f64>> = active
-        .par_iter()
-        .enumerate()
-        .map(|(k, &i)| {
-            let mut a = audio[i].clone();
-            cleanup::apply(&mut a, &analysed[k].0);
-            render_strip(&mut a, &strips[k]);
-            if let Some(p) = &deessers[k] {
-                let mut d = mixdown_dsp::deesser::DeEsser::new(
-                    p.clone(),
-                    a.sample_rate as f64,
-                    a.num_channels(),
-                );
-                let mut v: Vec<&mut [f32]> =
-                    a.channels.iter_mut().map(|c| c.as_mut_slice()).collect();
-                d.process(&mut v);
-            }
-            lufs(&a)
-        })
-        .collect();
-    let faders: Vec<f64> = post_strip
-        .iter()
-        .zip(&targets)
-        .map(|(l, (t, _))| match l {
-            Some(l) => r2((LEAD_LEVEL_LUFS + t - l).clamp(-60.0, 24.0)),
-            None => 0.0,
-        })
-        .collect();
-    for (k, (_, w)) in targets.iter().enumerate() {
-        why[k].push(format!("{w}; fader {:+.1} dB", faders[k]));
-    }
     // 6. pans and sends
     let level: Vec<f64> = targets.iter().map(|t| t.0).collect();
     let chans: Vec<usize> = analysed.iter().map(|a| a.1.channels).collect();
@@ -329,7 +306,7 @@ fn decide_session(
             cleanup: analysed[k].0.clone(),
             strip: strips[k].clone(),
             deesser: deessers[k].clone(),
-            fader_db: faders[k],
+            fader_db: 0.0,
             pan: pans[k].0.pan,
             width: pans[k].0.width,
             sends: Sends {
@@ -367,7 +344,12 @@ fn decide_session(
         tracks,
     };
     let feats: Vec<TrackFeatures> = analysed.into_iter().map(|a| a.1).collect();
-    Ok((session, feats, guesses))
+    Ok(Decided {
+        session,
+        feats,
+        guesses,
+        targets,
+    })
 }
 
 /// Choose the return levels and the mix bus trim from the rendered parts.
@@ -533,6 +515,7 @@ pub fn run_mix(
     let (audio, org) = organise::load_files(&job.stems, &files, skipped, &|k, n| {
         progress("load stems", k as f64 / n as f64)
     })?;
+    crate::timing::mark("mix: loaded");
     for f in &files {
         for out in [Some(&job.output), job.session.as_ref()]
             .into_iter()
@@ -548,8 +531,12 @@ pub fn run_mix(
         .filter(|d| !d.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let (mut session, feats, guesses) =
-        decide_session(&org, &files, &audio, job, &session_dir, progress)?;
+    let Decided {
+        mut session,
+        feats,
+        guesses,
+        targets,
+    } = decide_session(&org, &files, &audio, job, &session_dir, progress)?;
     // the input as it arrived: masking of the plain sum
     let names: Vec<String> = session.tracks.iter().map(|t| t.name.clone()).collect();
     let input_frames: Vec<_> = feats
@@ -565,6 +552,7 @@ pub fn run_mix(
         })
         .collect();
     let masking_input = masking::measure(&names, &input_frames);
+    crate::timing::mark("mix: input masking");
     drop(input_frames);
     // render the tracks and buses
     let active = org.active();
@@ -588,12 +576,25 @@ pub fn run_mix(
         let bf = masking::band_frames(stem);
         mix_frames.lock().expect("lock")[i] = Some(bf);
     };
-    let parts = render_parts(&session, track_audio, &sink, &|k, n| {
+    // each fader sets its track, after clean-up and strip, to the balance target
+    let fader = |k: usize, pre: &AudioBuffer| -> Option<f64> {
+        Some(match lufs(pre) {
+            Some(l) => r2((LEAD_LEVEL_LUFS + targets[k].0 - l).clamp(-60.0, 24.0)),
+            None => 0.0,
+        })
+    };
+    let parts = render_parts(&session, track_audio, &fader, &sink, &|k, n| {
         progress("mix tracks", k as f64 / n as f64)
     });
     if let Some(e) = write_errors.into_inner().expect("lock").into_iter().next() {
         return Err(e);
     }
+    for (k, t) in session.tracks.iter_mut().enumerate() {
+        t.fader_db = parts.faders[k];
+        t.why
+            .push(format!("{}; fader {:+.1} dB", targets[k].1, t.fader_db));
+    }
+    crate::timing::mark("mix: tracks rendered");
     let masking_mix = masking::measure(
         &names,
         &mix_frames
@@ -604,9 +605,11 @@ pub fn run_mix(
             .collect::<Vec<_>>(),
     );
     set_returns_and_trim(&mut session, &parts);
+    crate::timing::mark("mix: returns and trim");
     let out = finish_mix(&session, &parts);
     drop(parts);
     let mix_analysis = analyse(&out.mix);
+    crate::timing::mark("mix: analysed");
     let image = image_of(&out.mix, &mix_analysis);
     let restraint = restraint_of(&session, &out);
     let results = out.tracks.clone();
@@ -616,9 +619,11 @@ pub fn run_mix(
     progress("master", 0.0);
     let (final_audio, chain, outcome) =
         master_mix(mix, None, job.master.as_ref(), job.bit_depth, progress)?;
+    crate::timing::mark("mix: mastered");
     session.master = chain.clone();
     progress("write", 0.0);
     write_file(&job.output, &final_audio, &spec)?;
+    crate::timing::mark("mix: written");
     if let Some(p) = &job.session {
         let text = session.to_toml()?;
         write_text(p, &text)?;
@@ -743,7 +748,7 @@ pub fn run_render(
             }
         }
     };
-    let parts = render_parts(&session, audio, &sink, &|k, n| {
+    let parts = render_parts(&session, audio, &|_, _| None, &sink, &|k, n| {
         progress("mix tracks", k as f64 / n as f64)
     });
     if let Some(e) = write_errors.into_inner().expect("lock").into_iter().next() {
