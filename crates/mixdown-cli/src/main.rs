@@ -89,7 +89,8 @@ struct MixArgs {
     /// backing_vocal, guitar, keys, organ, pad, strings, brass, lead_instrument, fx, other). Repeatable.
     #[arg(long = "role", value_name = "NAME=ROLE")]
     roles: Vec<String>,
-    /// Set a track's presence: NAME=lead|normal|background. Repeatable.
+    /// Set a track's presence: NAME=lead|normal|background (NAME: the file or its name without
+    /// the extension). Repeatable.
     #[arg(long = "presence", value_name = "NAME=PRESENCE")]
     presences: Vec<String>,
     #[command(flatten)]
@@ -362,10 +363,14 @@ fn pairs<T>(
             let (n, v) = s
                 .split_once('=')
                 .ok_or_else(|| format!("--{what} {s}: write NAME={}", what.to_uppercase()))?;
-            let v = parse(v).ok_or_else(|| {
-                format!("--{what} {s}: unknown {what} '{v}'; choose one of: {choices}")
-            })?;
-            Ok((n.trim().to_string(), v))
+            // either order: NAME=ROLE or ROLE=NAME (`--role lead_vox=vox_take3.wav`)
+            match (parse(v), parse(n)) {
+                (Some(x), _) => Ok((n.trim().to_string(), x)),
+                (None, Some(x)) => Ok((v.trim().to_string(), x)),
+                (None, None) => Err(format!(
+                    "--{what} {s}: unknown {what} '{v}'; choose one of: {choices}"
+                )),
+            }
         })
         .collect()
 }

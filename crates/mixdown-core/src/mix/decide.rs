@@ -508,20 +508,43 @@ pub fn decide_sends(role: Role, presence: Presence) -> (Option<f64>, Option<f64>
 }
 
 /// The planned loudness of each track relative to the others, LU, and why.
-pub fn balance_targets(roles: &[Role], presences: &[Presence]) -> Vec<(f64, String)> {
-    roles
+pub fn balance_targets(
+    roles: &[Role],
+    presences: &[Presence],
+    confidence: &[f64],
+) -> Vec<(f64, String)> {
+    let raw: Vec<f64> = roles
         .iter()
         .zip(presences)
         .map(|(&r, &p)| {
             let count = roles.iter().filter(|&&x| x == r).count();
-            let t = priors::target_offset_lu(r, p, count);
-            let mut why = format!(
-                "{}: sits {:+.1} LU against the lead",
-                role_words(r, p),
-                t - priors::target_offset_lu(Role::LeadInstrument, Presence::Lead, 1)
-            );
+            priors::target_offset_lu(r, p, count)
+        })
+        .collect();
+    // a role guessed with little confidence gets a placement near the song's middle: a wrong
+    // guess then costs a little, not a lot
+    let mut sorted = raw.clone();
+    sorted.sort_by(f64::total_cmp);
+    let middle = sorted.get(sorted.len() / 2).copied().unwrap_or(0.0);
+    let lead = priors::target_offset_lu(Role::LeadInstrument, Presence::Lead, 1);
+    roles
+        .iter()
+        .zip(presences)
+        .enumerate()
+        .map(|(i, (&r, &p))| {
+            let w = priors::confidence_weight(confidence.get(i).copied().unwrap_or(1.0));
+            let t = w * raw[i] + (1.0 - w) * middle;
+            let count = roles.iter().filter(|&&x| x == r).count();
+            let mut why = format!("{}: sits {:+.1} LU against the lead", role_words(r, p), t - lead);
             if count > 1 {
                 why += &format!(" ({count} tracks share the role)");
+            }
+            if w < 1.0 {
+                why += &format!(
+                    " (the role is a guess, {:.0}% sure: placed {:.0}% of the way from the song's middle)",
+                    100.0 * confidence.get(i).copied().unwrap_or(1.0),
+                    100.0 * w
+                );
             }
             (t, why)
         })

@@ -20,18 +20,18 @@ pub fn role_level_lu(role: Role) -> f64 {
         // corpus fit (lead instrument = 0)
         Role::LeadInstrument => 0.0,
         Role::Bass => -0.5,
-        Role::Keys => -1.5,
-        Role::Guitar => -1.0,
-        Role::Organ => -1.5,
-        Role::Pad => -4.5,
-        Role::Strings => -4.5,
-        Role::Brass => -2.0,
-        Role::Toms => -5.0,
-        Role::Percussion => -7.0,
-        Role::Snare => -8.0,
-        Role::Kick => -9.0,
-        Role::Cymbals => -9.5,
-        Role::Hats => -15.0,
+        Role::Keys => -1.8,
+        Role::Guitar => -1.5,
+        Role::Organ => -0.5,
+        Role::Pad => -4.0,
+        Role::Strings => -5.5,
+        Role::Brass => -0.5,
+        Role::Toms => -5.5,
+        Role::Percussion => -7.5,
+        Role::Snare => -8.5,
+        Role::Kick => -9.5,
+        Role::Cymbals => -10.0,
+        Role::Hats => -15.5,
         // common practice on the same scale
         Role::LeadVocal => 1.0,
         Role::BackingVocal => -5.0,
@@ -43,9 +43,9 @@ pub fn role_level_lu(role: Role) -> f64 {
 /// Presence adjustment, LU.
 pub fn presence_offset_lu(p: Presence) -> f64 {
     match p {
-        Presence::Lead => 2.0,
+        Presence::Lead => 1.5,
         Presence::Normal => 0.0,
-        Presence::Background => -3.0,
+        Presence::Background => -2.0,
     }
 }
 
@@ -57,6 +57,12 @@ pub fn shared_role_offset_lu(count: usize) -> f64 {
     } else {
         -5.0 * (count as f64).log10()
     }
+}
+
+/// How far a role guess of this confidence (0..1) is trusted when placing the fader: fully
+/// from 0.8 (a clear name), not at all at 0.3 or below (a bare guess from the audio).
+pub fn confidence_weight(confidence: f64) -> f64 {
+    ((confidence - 0.3) / 0.5).clamp(0.0, 1.0)
 }
 
 /// Target loudness offset of a track (LU, relative scale).

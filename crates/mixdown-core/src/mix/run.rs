@@ -54,6 +54,8 @@ pub struct TrackReport {
     pub presence: String,
     /// How the role was found: name, content or user.
     pub role_source: String,
+    /// How sure the role is, 0-1.
+    pub role_confidence: f64,
     pub loudness_in_lufs: Option<f64>,
     pub fader_db: f64,
     pub pan: f64,
@@ -175,7 +177,6 @@ fn decide_session(
         .map(|(n, (_, _, c))| roles::classify(n, c))
         .collect();
     let content: Vec<roles::ContentFeatures> = analysed.iter().map(|a| a.2.clone()).collect();
-    roles::assign_presence(&mut guesses, &content);
     for (name, role) in &job.roles {
         let i = names
             .iter()
@@ -191,12 +192,17 @@ fn decide_session(
             })?;
         guesses[i].role = *role;
         guesses[i].source = roles::GuessSource::User;
+        guesses[i].confidence = 1.0;
         guesses[i].why = format!("set by --role {name}={}", role.name());
     }
+    roles::assign_presence(&mut guesses, &content);
     for (name, p) in &job.presences {
         let i = names
             .iter()
-            .position(|n| n.eq_ignore_ascii_case(name))
+            .zip(&active)
+            .position(|(n, &a)| {
+                n.eq_ignore_ascii_case(name) || org.stems[a].file.eq_ignore_ascii_case(name)
+            })
             .ok_or_else(|| {
                 Error::usage(format!(
                     "--presence {name}=...: no stem named '{name}' (stems: {})",
@@ -204,6 +210,7 @@ fn decide_session(
                 ))
             })?;
         guesses[i].presence = *p;
+        guesses[i].presence_why = format!("set by --presence {name}={}", p.name());
     }
     let roles_v: Vec<Role> = guesses.iter().map(|g| g.role).collect();
     let pres: Vec<Presence> = guesses.iter().map(|g| g.presence).collect();
@@ -219,7 +226,8 @@ fn decide_session(
         strips.push(s);
         why.push(all);
     }
-    let targets = decide::balance_targets(&roles_v, &pres);
+    let conf: Vec<f64> = guesses.iter().map(|g| g.confidence).collect();
+    let targets = decide::balance_targets(&roles_v, &pres, &conf);
     // planned post-fader gain (from the raw loudness; refined after the strips below)
     let planned_gain: Vec<f64> = analysed
         .iter()
@@ -648,6 +656,7 @@ pub fn run_mix(
             role: t.role.name().into(),
             presence: t.presence.name().into(),
             role_source: format!("{:?}", g.source).to_lowercase(),
+            role_confidence: r2(g.confidence),
             loudness_in_lufs: f.loudness_lufs,
             fader_db: t.fader_db,
             pan: t.pan,
