@@ -469,7 +469,7 @@ fn mix_summary(r: &mixdown_core::mix::run::MixReport, a: &MixArgs) -> String {
     }
     s += "\n";
     s += &format!(
-        "Masking: {:.1}% of the energy contested as the stems arrived, {:.1}% in the mix\n",
+        "Masking: the tracks are {:.1}% covered by each other as they arrived, {:.1}% in the mix\n",
         r.masking_input.index_pct, r.masking_mix.index_pct
     );
     if let Some(p) = r.masking_mix.worst_pairs.first() {

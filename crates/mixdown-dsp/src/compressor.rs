@@ -274,12 +274,13 @@ impl Compressor {
                 10f64.powf(edge_db / 10.0)
             }
         };
-        // One gain computation per `control` samples: at most 1/200 of the shortest time
-        // constant (the ballistics stay within 1% of per-sample ones), at most 16 samples.
+        // One gain computation per `control` samples: at most 1/50 of the shortest time
+        // constant (the gain is interpolated across the step, so the ballistics lag by half a
+        // step: 1% of the time constant), at most 16 samples.
         let control = {
             let tau = params.attack_ms.min(params.release_ms);
             if tau.is_finite() && tau > 0.0 {
-                ((tau * 1e-3 * sample_rate / 200.0).floor() as usize).clamp(1, 16)
+                ((tau * 1e-3 * sample_rate / 50.0).floor() as usize).clamp(1, 16)
             } else {
                 1
             }
@@ -331,7 +332,7 @@ impl Compressor {
     }
 
     /// Samples per control step of the gain computer (1 for fast time constants; up to 16
-    /// when the shortest time constant is 200 or more times longer).
+    /// when the shortest time constant is 50 or more times longer).
     pub fn control_interval(&self) -> usize {
         self.control
     }

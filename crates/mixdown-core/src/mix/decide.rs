@@ -14,15 +14,30 @@ use serde::{Deserialize, Serialize};
 
 /// Largest boost or cut the EQ bands of one track may add up to at any frequency, dB
 /// (the role's high-pass is separate).
-pub const MAX_EQ_MOVE_DB: f64 = 9.0;
+pub const MAX_EQ_MOVE_DB: f64 = 8.0;
 /// Largest cut for one resonance, dB.
 const MAX_RESONANCE_CUT_DB: f64 = 4.0;
 /// Largest cut a track takes to make room for others in one band, dB.
-const MAX_UNMASK_CUT_DB: f64 = 4.0;
+const MAX_UNMASK_CUT_DB: f64 = 5.0;
 
 /// High-pass frequency by role (keeps rumble and low spill out of tracks that do not live
-/// down there), Hz; `None` for roles that need their lowest octave.
-pub fn role_highpass(role: Role) -> Option<HighPass> {
+/// down there), Hz; `None` for roles that need their lowest octave. With a bass in the song
+/// (`with_bass`), the harmonic parts leave their lowest octave to it: the low end stays clear.
+pub fn role_highpass(role: Role, with_bass: bool) -> Option<HighPass> {
+    if with_bass {
+        let f = match role {
+            Role::Keys | Role::Organ | Role::Brass => Some(90.0),
+            Role::Pad | Role::Guitar => Some(100.0),
+            Role::Strings => Some(80.0),
+            _ => None,
+        };
+        if let Some(f) = f {
+            return Some(HighPass {
+                freq_hz: f,
+                order: 2,
+            });
+        }
+    }
     let (f, order) = match role {
         Role::Kick | Role::Bass => (25.0, 2),
         Role::Snare => (70.0, 2),
@@ -153,14 +168,20 @@ fn compressor_for(role: Role, f: &TrackFeatures) -> Option<(CompressorParams, St
 }
 
 /// The strip of one track (before the cross-track cuts).
-pub fn decide_strip(role: Role, f: &TrackFeatures) -> (Strip, Vec<String>) {
+pub fn decide_strip(role: Role, f: &TrackFeatures, with_bass: bool) -> (Strip, Vec<String>) {
     let mut why = Vec::new();
-    let highpass = role_highpass(role);
+    let highpass = role_highpass(role, with_bass);
     if let Some(h) = &highpass {
+        let lower = role_highpass(role, false).map_or(0.0, |l| l.freq_hz);
         why.push(format!(
-            "high-pass at {} for a {}",
+            "high-pass at {} for a {}{}",
             hz(h.freq_hz),
-            role.name().replace('_', " ")
+            role.name().replace('_', " "),
+            if h.freq_hz > lower {
+                "; the bass has the lowest octave"
+            } else {
+                ""
+            }
         ));
     }
     let mut eq = Vec::new();
@@ -250,14 +271,16 @@ pub fn unmasking_cuts(
             }
         }
         // how much of j's own energy in the band is contested
+        // (only in bands that matter to j: within 13 dB of its strongest band)
+        let jmax = totals[j].iter().cloned().fold(0.0, f64::max);
         let mut cand: Vec<(f64, usize)> = (0..centres.len())
-            .filter(|&b| totals[j][b] > 0.0 && centres[b] >= 60.0)
-            .map(|b| (shared[b] / totals[j][b], b))
+            .filter(|&b| totals[j][b] > 0.05 * jmax && centres[b] >= 60.0)
+            .map(|b| (shared[b].min(totals[j][b]) / totals[j][b], b))
             .filter(|&(r, _)| r > 0.25)
             .collect();
         cand.sort_by(|a, b| b.0.total_cmp(&a.0));
-        for &(r, b) in cand.iter().take(2) {
-            let cut = (6.0 * r).clamp(1.0, MAX_UNMASK_CUT_DB);
+        for &(r, b) in cand.iter().take(3) {
+            let cut = (8.0 * r).clamp(1.0, MAX_UNMASK_CUT_DB);
             cuts[j].push((
                 round2(cut),
                 b,
@@ -353,16 +376,16 @@ pub fn decide_pans(
     // spread amount by role family
     let spread = |r: Role| -> f64 {
         match r {
-            Role::Guitar => 0.6,
-            Role::BackingVocal => 0.5,
-            Role::Keys | Role::Organ => 0.35,
-            Role::Pad | Role::Strings => 0.45,
-            Role::Brass => 0.4,
-            Role::Percussion => 0.45,
-            Role::Toms => 0.3,
-            Role::Hats => 0.3,
-            Role::Cymbals => 0.35,
-            Role::Fx | Role::Other => 0.3,
+            Role::Guitar => 0.7,
+            Role::BackingVocal => 0.6,
+            Role::Keys | Role::Organ => 0.5,
+            Role::Pad | Role::Strings => 0.6,
+            Role::Brass => 0.5,
+            Role::Percussion => 0.6,
+            Role::Toms => 0.4,
+            Role::Hats => 0.4,
+            Role::Cymbals => 0.5,
+            Role::Fx | Role::Other => 0.4,
             _ => 0.0,
         }
     };
@@ -417,17 +440,25 @@ pub fn decide_pans(
         }
     }
     let mut role_count: std::collections::HashMap<Role, usize> = Default::default();
+    let mut last_side = 1.0f64;
     for &i in &rest {
         let r = roles[i];
         let k = role_count.entry(r).or_insert(0);
         let s = spread(r).max(0.2);
         // pairs of the same role mirror each other; the first of a pair goes to the lighter side
         let side = if *k % 2 == 0 {
-            if left > right {
+            // sides alternate, so that parts spread over the whole image; a side that is
+            // already more than 2 dB heavier does not take the next one
+            let imbalance_db = 10.0 * (left.max(1e-12) / right.max(1e-12)).log10();
+            let s = if imbalance_db > 2.0 {
                 1.0
-            } else {
+            } else if imbalance_db < -2.0 {
                 -1.0
-            }
+            } else {
+                -last_side
+            };
+            last_side = s;
+            s
         } else {
             // mirror the previous one of this role
             let prev = rest
@@ -597,11 +628,15 @@ mod tests {
             l += 10f64.powf(lv[i] / 10.0) * gl * gl;
             r += 10f64.powf(lv[i] / 10.0) * gr * gr;
         }
+        // the pans keep the image within 2.5 dB (the mix bus evens out the rest)
         assert!(
-            (10.0 * (l / r).log10()).abs() < 1.0,
+            (10.0 * (l / r).log10()).abs() < 2.5,
             "L/R {:.2} dB",
             10.0 * (l / r).log10()
         );
+        // both sides hold parts
+        assert!(p.iter().filter(|x| x.0.pan < 0.0).count() >= 2);
+        assert!(p.iter().filter(|x| x.0.pan > 0.0).count() >= 2);
     }
 
     #[test]

@@ -151,7 +151,8 @@ pub fn band_frames(track: &AudioBuffer) -> BandFrames {
 pub struct PairMasking {
     pub a: String,
     pub b: String,
-    /// Shared energy as a share of the mix's total, percent.
+    /// Energy the two hold at comparable levels (the sum of min(E_a, E_b) over cells) as a
+    /// share of the mix's total, percent.
     pub index_pct: f64,
     /// The bands where most of it lies (centre Hz), worst first.
     pub worst_bands_hz: Vec<f64>,
@@ -162,13 +163,16 @@ pub struct PairMasking {
 pub struct MaskingReport {
     /// What the number means.
     pub definition: String,
-    /// Percent of the mix's energy in contested cells (lower is clearer).
+    /// How covered the tracks are, percent (lower is clearer): see [`DEFINITION`].
     pub index_pct: f64,
+    /// Each track's covered share, percent (in the order the tracks were given).
+    #[serde(default)]
+    pub per_track_pct: Vec<f64>,
     /// The pairs that mask each other most, worst first (at most 10).
     pub worst_pairs: Vec<PairMasking>,
 }
 
-pub const DEFINITION: &str = "share of the mix's energy (percent) that two tracks hold at comparable levels in the same 1/3-octave band, 100 ms frame and channel: the sum over pairs of min(E_a, E_b) over the sum of all tracks' energy";
+pub const DEFINITION: &str = "how much of each track is covered by the others, averaged over the tracks (percent): in every 1/3-octave band, 100 ms frame and channel, a track with energy E under the other tracks' energy R is covered by R/(E+R) (0 when it is alone there, 50 when the rest is as loud, near 100 when it is buried); each track's figure is that share weighted by its own energy";
 
 /// Masking between tracks (all with the same channel count, frames and bands).
 pub fn measure(names: &[String], tracks: &[BandFrames]) -> MaskingReport {
@@ -184,8 +188,35 @@ pub fn measure(names: &[String], tracks: &[BandFrames]) -> MaskingReport {
             ..Default::default()
         };
     }
+    // the whole mix per cell, then each track against the rest
+    let cells = tracks[0].energy.len();
+    let mut sum = vec![0.0f64; cells];
+    for t in tracks {
+        for (s, &e) in sum.iter_mut().zip(&t.energy) {
+            *s += e as f64;
+        }
+    }
+    let per_track: Vec<f64> = tracks
+        .iter()
+        .map(|t| {
+            let (mut covered, mut own) = (0.0f64, 0.0f64);
+            for (&e, &s) in t.energy.iter().zip(&sum) {
+                let e = e as f64;
+                if e > 0.0 {
+                    let rest = (s - e).max(0.0);
+                    covered += e * rest / (e + rest);
+                    own += e;
+                }
+            }
+            if own > 0.0 {
+                100.0 * covered / own
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    let index = per_track.iter().sum::<f64>() / n as f64;
     let mut pairs = Vec::new();
-    let mut shared_all = 0.0f64;
     for i in 0..n {
         for j in i + 1..n {
             let (a, b) = (&tracks[i], &tracks[j]);
@@ -194,7 +225,6 @@ pub fn measure(names: &[String], tracks: &[BandFrames]) -> MaskingReport {
                 per_band[k % a.bands] += x.min(y) as f64;
             }
             let s: f64 = per_band.iter().sum();
-            shared_all += s;
             let mut order: Vec<usize> = (0..a.bands).collect();
             order.sort_by(|&p, &q| per_band[q].total_cmp(&per_band[p]));
             pairs.push(PairMasking {
@@ -214,7 +244,11 @@ pub fn measure(names: &[String], tracks: &[BandFrames]) -> MaskingReport {
     pairs.truncate(10);
     MaskingReport {
         definition: DEFINITION.into(),
-        index_pct: 100.0 * shared_all / total,
+        index_pct: index,
+        per_track_pct: per_track
+            .iter()
+            .map(|v| (v * 10.0).round() / 10.0)
+            .collect(),
         worst_pairs: pairs,
     }
 }
@@ -245,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn masking_falls_when_tracks_separate_in_level_spectrum_or_space() {
+    fn masking_falls_when_tracks_separate_in_spectrum_or_space_and_falls_on_the_buried_track() {
         let sr = 44_100;
         let a = AudioBuffer::from_channels(sr, vec![tone(500.0, sr, 2.0, 0.5)]);
         let b = AudioBuffer::from_channels(sr, vec![tone(520.0, sr, 2.0, 0.5)]);
@@ -270,10 +304,25 @@ mod tests {
             &names,
             &[fa.shaped(&flat, &[0.9, 0.1]), fb.shaped(&flat, &[0.1, 0.9])],
         );
-        assert!(same.index_pct > 40.0, "{}", same.index_pct);
+        assert!((same.index_pct - 50.0).abs() < 5.0, "{}", same.index_pct);
         assert!(apart.index_pct < 1.0, "{}", apart.index_pct);
-        assert!(quieter.index_pct < same.index_pct / 3.0);
-        assert!(panned.index_pct < same.index_pct / 3.0);
+        // the quieter one is buried, the louder one free: moving one down only moves the
+        // masking onto it
+        assert!(
+            quieter.per_track_pct[1] > 90.0,
+            "{:?}",
+            quieter.per_track_pct
+        );
+        assert!(
+            quieter.per_track_pct[0] < 10.0,
+            "{:?}",
+            quieter.per_track_pct
+        );
+        assert!(
+            panned.index_pct < same.index_pct / 2.0,
+            "{}",
+            panned.index_pct
+        );
         assert_eq!(same.worst_pairs[0].worst_bands_hz[0], 500.0);
     }
 }

@@ -241,10 +241,15 @@ pub fn finish_mix(session: &Session, parts: &MixParts) -> MixOutput {
             }
         }
     }
-    let trim = db(session.mix_bus.trim_db);
+    let b = session.mix_bus.balance_db / 2.0;
+    let trims = [
+        db(session.mix_bus.trim_db - b),
+        db(session.mix_bus.trim_db + b),
+    ];
     let mut dry = [parts.dry[0].clone(), parts.dry[1].clone()];
     let mut mix = [vec![0.0f32; n], vec![0.0f32; n]];
     for c in 0..2 {
+        let trim = trims[c];
         for ((m, &r), d) in mix[c].iter_mut().zip(&returns[c]).zip(dry[c].iter_mut()) {
             *m = (*d + r) * trim;
             *d *= trim;

@@ -216,10 +216,11 @@ fn decide_session(
     let pres: Vec<Presence> = guesses.iter().map(|g| g.presence).collect();
     progress("decide", 0.2);
     // 2. strips and balance targets
+    let with_bass = roles_v.contains(&Role::Bass);
     let mut strips = Vec::new();
     let mut why: Vec<Vec<String>> = Vec::new();
     for (k, (_, f, _)) in analysed.iter().enumerate() {
-        let (s, w) = decide::decide_strip(roles_v[k], f);
+        let (s, w) = decide::decide_strip(roles_v[k], f, with_bass);
         let mut all = vec![guesses[k].why.clone()];
         all.extend(analysed[k].0.why.iter().cloned());
         all.extend(w);
@@ -346,6 +347,7 @@ fn decide_session(
         },
         mix_bus: MixBus {
             trim_db: 0.0,
+            balance_db: 0.0,
             mono_below_hz: Some(MIX_MONO_BELOW_HZ),
         },
         master: None,
@@ -375,8 +377,20 @@ fn set_returns_and_trim(session: &mut Session, parts: &super::render::MixParts) 
     if let (Some(d), Some(w)) = (dry, parts.delay.as_ref().and_then(meas)) {
         session.buses.delay.return_db = r2((d - 20.0 - w).clamp(-60.0, 12.0));
     }
-    // headroom: the mix's true peak at MIX_PEAK_DBFS
+    // image balance: what is left of a left/right lean after the pans, evened out
     session.mix_bus.trim_db = 0.0;
+    session.mix_bus.balance_db = 0.0;
+    let m = finish_mix(session, parts);
+    let power = |x: &[f32]| x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>();
+    let (pl, pr) = (power(&m.mix.channels[0]), power(&m.mix.channels[1]));
+    drop(m);
+    if pl > 0.0 && pr > 0.0 {
+        let lean = 10.0 * (pl / pr).log10();
+        if lean.abs() > 0.25 {
+            session.mix_bus.balance_db = r2(lean.clamp(-6.0, 6.0));
+        }
+    }
+    // headroom: the mix's true peak at MIX_PEAK_DBFS
     let m = finish_mix(session, parts);
     let tp = crate::analysis::true_peak_linear(&m.mix);
     if tp > 0.0 {
@@ -574,6 +588,8 @@ pub fn run_mix(
     let stems_dir = job.stems_out.clone();
     let mix_frames = std::sync::Mutex::new(vec![None; session.tracks.len()]);
     let write_errors = std::sync::Mutex::new(Vec::<Error>::new());
+    let mono_track: Vec<bool> = feats.iter().map(|f| f.channels == 1).collect();
+    let stem_is_measured_here = |i: usize| !mono_track[i];
     let sink = |i: usize, stem: &AudioBuffer| {
         if let Some(d) = &stems_dir {
             let p = d.join(format!("{}.wav", session.tracks[i].name));
@@ -581,15 +597,29 @@ pub fn run_mix(
                 write_errors.lock().expect("lock").push(e);
             }
         }
-        let bf = masking::band_frames(stem);
-        mix_frames.lock().expect("lock")[i] = Some(bf);
+        // mono tracks were measured before the pan (below); stereo ones are measured here
+        if stem_is_measured_here(i) {
+            let bf = masking::band_frames(stem);
+            mix_frames.lock().expect("lock")[i] = Some(bf);
+        }
     };
     // each fader sets its track, after clean-up and strip, to the balance target
     let fader = |k: usize, pre: &AudioBuffer| -> Option<f64> {
-        Some(match lufs(pre) {
+        let f = match lufs(pre) {
             Some(l) => r2((LEAD_LEVEL_LUFS + targets[k].0 - l).clamp(-60.0, 24.0)),
             None => 0.0,
-        })
+        };
+        if mono_track[k] && pre.num_channels() == 1 {
+            // a mono track's stem is the track times its fader and pan gains: its band
+            // energies are the track's, scaled (half the work of measuring the stereo stem)
+            let g = 10f64.powf(f / 10.0);
+            let (gl, gr) = decide::pan_gains(session.tracks[k].pan);
+            let bf = masking::band_frames(pre);
+            let flat = vec![1.0f32; bf.bands];
+            let shaped = bf.shaped(&flat, &[(g * gl * gl) as f32, (g * gr * gr) as f32]);
+            mix_frames.lock().expect("lock")[k] = Some(shaped);
+        }
+        Some(f)
     };
     let parts = render_parts(&session, track_audio, &fader, &sink, &|k, n| {
         progress("mix tracks", k as f64 / n as f64)

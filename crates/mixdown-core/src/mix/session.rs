@@ -117,6 +117,10 @@ pub struct DelayBus {
 pub struct MixBus {
     /// Gain on the summed mix (sets its headroom), dB.
     pub trim_db: f64,
+    /// Image balance: the left channel is lowered and the right raised by half of this, dB
+    /// (positive moves the image right).
+    #[serde(default)]
+    pub balance_db: f64,
     /// Side signal removed below this frequency (a tight, mono low end), Hz.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mono_below_hz: Option<f64>,
@@ -161,6 +165,9 @@ impl Session {
                 "sample_rate {} is out of range (8000-192000)",
                 self.sample_rate
             )));
+        }
+        if !self.mix_bus.balance_db.is_finite() || self.mix_bus.balance_db.abs() > 12.0 {
+            return Err(Error::usage("mix_bus.balance_db must be within +-12 dB"));
         }
         if self.tracks.is_empty() {
             return Err(Error::usage("the session has no tracks"));
