@@ -271,8 +271,8 @@ fn word(w: &str) -> Option<Word> {
         }
         "vx" => inst_alt(LeadVocal, R_SPECIFIC, 0.8, &[BackingVocal]),
         "lv" | "leadvox" | "leadvocal" => inst(LeadVocal, R_SPECIFIC, 0.9),
-        "bv" | "bgv" | "bvox" | "bgvox" | "bkv" | "harmony" | "harmonies" | "choir" | "adlib"
-        | "backingvocal" | "backingvox" => inst(BackingVocal, R_SPECIFIC, 0.9),
+        "bv" | "bvs" | "bgv" | "bgvs" | "bvox" | "bgvox" | "bkv" | "harmony" | "harmonies"
+        | "choir" | "adlib" | "backingvocal" | "backingvox" => inst(BackingVocal, R_SPECIFIC, 0.9),
         "harm" | "ooh" | "aah" | "oohs" | "aahs" => inst(BackingVocal, R_SPECIFIC, 0.8),
         // --- guitars
         "guitar" | "gtr" | "guit" | "banjo" | "mandolin" | "mando" | "ukulele" | "uke"
@@ -444,7 +444,7 @@ const SHORT_PIECES: [&str; 16] = [
 fn segment(w: &str) -> Option<Vec<String>> {
     let b = w.as_bytes();
     let n = b.len();
-    if n < 4 || !w.is_ascii() {
+    if n < 3 || !w.is_ascii() {
         return None;
     }
     // best[i]: fewest pieces covering w[..i], with the split point
