@@ -1432,6 +1432,14 @@ fn soft(x: f64, a: f64, b: f64) -> f64 {
     t * t * (3.0 - 2.0 * t)
 }
 
+/// 0..1: the part plays above the bass register: a fundamental above ~100 Hz with a spectrum
+/// reaching well above it (a tenor sax, a trombone, a male voice), or a fundamental above
+/// ~170 Hz whatever the timbre (an ocarina, a flute). Bass lines, kicks and toms stay below.
+fn above_bass(f: &ContentFeatures) -> f64 {
+    let pitch = f.pitch_hz.unwrap_or(0.0);
+    soft(pitch, 80.0, 130.0) * soft(f.centroid_hz, 200.0, 350.0).max(soft(pitch, 140.0, 200.0))
+}
+
 /// How well the track fits each role the audio can tell apart, 0..1 (unsorted).
 ///
 /// The audio alone cannot tell a sax from a violin or an organ from a string pad, so the rules
@@ -1447,13 +1455,21 @@ pub fn content_scores(f: &ContentFeatures) -> Vec<(Role, f64)> {
     let decay = f.decay_ms.unwrap_or(2000.0);
     // hits: a loud attack over the second's mean, energy in the attacks
     let perc = soft(f.crest_db, 7.0, 11.0) * soft(f.transient_share, 0.3, 0.6);
+    // a bright hit with a clear pitch: cowbell, woodblock, clave, agogo, triangle (a snare's
+    // pitched part, its body, sits low)
+    let bright_pitched = soft(f.tonal_share, 0.5, 0.8) * soft(f.centroid_hz, 1200.0, 2500.0);
     let tonal = soft(f.tonal_share, 0.4, 0.7);
     let noisy = soft(f.flatness, 0.03, 0.1).max(soft(f.periodicity, 0.85, 0.65));
     let poly = soft(f.monophony, 0.9, 0.65);
     let mono = soft(f.monophony, 0.7, 0.9);
     let pitch = f.pitch_hz.unwrap_or(0.0);
 
-    let kick = perc
+    // the same hit on one pitch, again and again, each falling away before the next (a fast
+    // kick pattern has less crest than a slow one, but its hits still decay)
+    let repeated_hit = soft(f.transient_share, 0.4, 0.7)
+        * soft(f.decay_share, 0.6, 0.9)
+        * soft(f.distinct_pitches as f64, 5.0, 3.0);
+    let kick = perc.max(repeated_hit)
         * soft(b.sub, 0.1, 0.22)
         * soft(low_all, 0.6, 0.85)
         * soft(f.centroid_hz, 350.0, 180.0);
@@ -1462,7 +1478,11 @@ pub fn content_scores(f: &ContentFeatures) -> Vec<(Role, f64)> {
         * soft(f.centroid_hz, 350.0, 600.0)
         * soft(f.centroid_hz, 9000.0, 6000.0)
         * noisy
-        * soft(decay, 500.0, 250.0);
+        * soft(decay, 500.0, 250.0)
+        * (1.0 - bright_pitched)
+        // a snare plays the backbeat (and fills); five hits a second and more, all the
+        // time, is hand percussion
+        * soft(f.onset_rate_hz, 6.0, 4.0);
     let hats = soft(f.transient_share, 0.4, 0.7)
         * soft(f.crest_db, 5.0, 8.0)
         * soft(b.air, 0.4, 0.6)
@@ -1481,19 +1501,25 @@ pub fn content_scores(f: &ContentFeatures) -> Vec<(Role, f64)> {
         * soft(f.periodicity, 0.7, 0.9)
         * soft(decay, 150.0, 250.0)
         * (0.6 + 0.4 * soft(f.activity, 0.6, 0.3));
-    let percussion = 0.55 * perc;
+    let dense = soft(f.onset_rate_hz, 3.5, 5.5);
+    let percussion = perc * bright_pitched.max(0.55 + 0.3 * dense);
     let drumlike = perc.max(hats).max(cymbals);
 
     let bass = tonal
         * soft(low_all, 0.6, 0.8)
         * soft(f.centroid_hz, 280.0, 180.0)
         * soft(pitch, 200.0, 140.0)
-        * (1.0 - 0.7 * perc);
+        * (1.0 - 0.7 * perc.max(repeated_hit));
     // pitched parts above the bass register
     let melodic = tonal * soft(f.centroid_hz, 150.0, 250.0) * (1.0 - drumlike);
     let held = soft(f.transient_share, 0.25, 0.08) * soft(f.onset_rate_hz, 1.5, 0.5);
+    // one note at a time, moving: a legato melody, not a pad
+    let moving_line = soft(f.monophony, 0.85, 0.95)
+        * soft(f.pitch_motion, 0.15, 0.35)
+        * soft(f.distinct_pitches as f64, 2.0, 4.0);
     let pad = melodic
         * held
+        * (1.0 - 0.6 * moving_line)
         * (0.4 + 0.6 * poly)
         * (0.8 + 0.2 * soft(f.width, 0.05, 0.2))
         * soft(pitch, 600.0, 400.0).max(poly);
@@ -1501,20 +1527,30 @@ pub fn content_scores(f: &ContentFeatures) -> Vec<(Role, f64)> {
         * soft(f.crest_db, 3.5, 6.0)
         * soft(decay, 300.0, 500.0)
         * (0.7 + 0.3 * soft(f.transient_share, 0.05, 0.15));
-    let guitar = soft(f.periodicity, 0.35, 0.5)
+    let bright_guitar = soft(f.periodicity, 0.35, 0.5)
         * soft(b.presence, 0.2, 0.4).max(soft(f.band_1k_4k, 0.3, 0.5))
-        * soft(f.monophony, 0.9, 0.7).max(soft(f.flatness, 0.15, 0.3))
-        * (1.0 - drumlike);
+        * soft(f.monophony, 0.9, 0.7).max(soft(f.flatness, 0.15, 0.3));
+    // chords struck again and again without ringing out (strummed, chugged): most often a
+    // guitar (a piano comping part rings: keys)
+    let rhythm_chords = 0.6
+        * tonal
+        * poly
+        * soft(f.onset_rate_hz, 1.5, 3.0)
+        * soft(f.transient_share, 0.55, 0.4)
+        * soft(f.centroid_hz, 150.0, 300.0);
+    let guitar = bright_guitar.max(rhythm_chords) * (1.0 - drumlike);
     let lead = melodic
         * mono
-        * soft(pitch, 120.0, 200.0)
-        * soft(f.distinct_pitches as f64, 2.0, 5.0)
+        * above_bass(f)
+        * soft(f.distinct_pitches as f64, 1.5, 4.0)
         * soft(f.crest_db, 9.0, 6.0)
         * soft(f.onset_rate_hz, 4.0, 2.5);
     let fx = soft(f.flatness, 0.3, 0.45)
         * soft(f.periodicity, 0.45, 0.3)
         * soft(f.transient_share, 0.35, 0.2)
-        * soft(f.tonal_share, 0.3, 0.1);
+        * soft(f.tonal_share, 0.3, 0.1)
+        // hits that ring out (cymbals) are not effects; risers and sweeps do not fall away
+        * (1.0 - 0.6 * soft(f.decay_share, 0.5, 0.9));
     vec![
         (Role::Kick, kick),
         (Role::Snare, snare),
@@ -1563,9 +1599,10 @@ fn describe(f: &ContentFeatures) -> String {
         w.push("struck/plucked notes".into());
     }
     if f.tonal_share >= 0.6 {
+        // the period of a chord is its notes' common sub-harmonic: no note to name
         match f.pitch_hz {
-            Some(p) => w.push(format!("pitched (around {p:.0} Hz)")),
-            None => w.push("pitched".into()),
+            Some(p) if f.monophony >= 0.75 => w.push(format!("pitched (around {p:.0} Hz)")),
+            _ => w.push("pitched".into()),
         }
         if f.monophony < 0.75 {
             w.push("chords".into());
@@ -1688,7 +1725,7 @@ pub fn melodic_score(f: &ContentFeatures) -> f64 {
         * (0.5 + 0.5 * soft(f.distinct_pitches as f64, 2.0, 6.0))
         * (0.3 + f.band_1k_4k).min(1.0)
         * (0.3 + 0.7 * f.activity)
-        * soft(f.pitch_hz.unwrap_or(0.0), 120.0, 200.0)
+        * above_bass(f)
 }
 
 /// Correlation of two tracks' per-second levels over the seconds either plays (for doubles).
