@@ -8,7 +8,9 @@
 //! times `content_features` on 3-minute stems only.
 
 use mixdown_core::io::decode::decode_file;
-use mixdown_core::mix::roles::{assign_presence, classify, content_features, ContentFeatures};
+use mixdown_core::mix::roles::{
+    assign_presence, classify, content_features, ContentFeatures, GuessSource,
+};
 use mixdown_core::mix::Role;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -89,7 +91,7 @@ fn main() {
                 format!(
                     "{}{}",
                     n.role.name(),
-                    if n.source == mixdown_core::mix::roles::GuessSource::Content {
+                    if n.source == GuessSource::Content {
                         "*"
                     } else {
                         ""
@@ -105,7 +107,10 @@ fn main() {
                 println!("      name: {} / {}", n.why, n.presence_why);
                 println!("      content: {} / {}", c.why, c.presence_why);
             }
-            pairs.push((n.role, c.role));
+            // a name that says nothing is no truth to score against
+            if n.source == GuessSource::Name {
+                pairs.push((n.role, c.role));
+            }
         }
     }
 
@@ -114,7 +119,7 @@ fn main() {
     for &(t, c) in &pairs {
         *conf.entry(t).or_default().entry(c).or_default() += 1;
     }
-    println!("\n== content only vs name (truth: the name's role)");
+    println!("\n== content only vs name (truth: the name's role; stems whose name says nothing left out)");
     for (t, row) in &conf {
         let n: usize = row.values().sum();
         let ok = row.get(t).copied().unwrap_or(0);
@@ -130,6 +135,11 @@ fn main() {
     println!(
         "  exact: {exact}/{n} ({:.0}%)",
         100.0 * exact as f64 / n as f64
+    );
+    let close = count(&|t, c| audio_can_say(t).contains(&c));
+    println!(
+        "  as close as the audio can say: {close}/{n} ({:.0}%)",
+        100.0 * close as f64 / n as f64
     );
     let drums = count(&|t, _| t.is_drum());
     let drums_exact = count(&|t, c| t.is_drum() && t == c);
@@ -151,15 +161,28 @@ fn main() {
     bench();
 }
 
+/// The content answers that are right for a role the audio cannot name: the rules never say
+/// brass, strings, organ or vocals (a sax line is a lead instrument, a string section a pad).
+fn audio_can_say(truth: Role) -> Vec<Role> {
+    match truth {
+        Role::Brass | Role::Strings => vec![Role::LeadInstrument, Role::Pad],
+        Role::Organ => vec![Role::Pad, Role::Keys],
+        Role::LeadVocal => vec![Role::LeadInstrument],
+        Role::BackingVocal => vec![Role::Pad, Role::LeadInstrument],
+        r => vec![r],
+    }
+}
+
 /// `content_features` on 3-minute 44.1 kHz stems of the demo song (stereo hats and chords,
-/// mono kick and lead): best of 5, ms.
+/// mono kick and lead): best of 15, ms (the machine may be busy with other work: the best run
+/// is the least disturbed).
 fn bench() {
     let song = mixdown_core::demo::synth_song(44100, 180.0, 1);
     for s in &song.stems {
         if !matches!(s.name.as_str(), "hats" | "chords" | "kick" | "lead") {
             continue;
         }
-        let best = (0..5)
+        let best = (0..15)
             .map(|_| {
                 let t = std::time::Instant::now();
                 std::hint::black_box(content_features(std::hint::black_box(&s.buffer)));

@@ -905,7 +905,11 @@ fn content_classifies_synthetic_parts() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // a chord's period is its notes' common sub-harmonic: the reason names no pitch for it
     let (pad, _) = content_role(&cases[4].1);
-    assert!(pad.why.contains("chords") && !pad.why.contains(" Hz"), "{}", pad.why);
+    assert!(
+        pad.why.contains("chords") && !pad.why.contains(" Hz"),
+        "{}",
+        pad.why
+    );
     let (lead, _) = content_role(&cases[5].1);
     assert!(lead.why.contains(" Hz)"), "{}", lead.why);
 }

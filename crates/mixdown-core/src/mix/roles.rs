@@ -1177,6 +1177,16 @@ pub fn content_features(track: &AudioBuffer) -> ContentFeatures {
 /// sum is bound by the adder's latency, several times slower).
 const LANES: usize = 8;
 
+/// The larger of two values, as one SIMD `max` (NaN ignored): `f32::max` costs more.
+#[inline(always)]
+fn max_fast(m: f32, v: f32) -> f32 {
+    if v > m {
+        v
+    } else {
+        m
+    }
+}
+
 /// Sum of squares and peak of a block of samples.
 fn mono_sums(x: &[f32]) -> (f32, f32) {
     let (mut sq, mut pk) = ([0.0f32; LANES], [0.0f32; LANES]);
@@ -1184,49 +1194,57 @@ fn mono_sums(x: &[f32]) -> (f32, f32) {
     let rest = chunks.remainder();
     for c in chunks {
         for i in 0..LANES {
-            sq[i] += c[i] * c[i];
-            pk[i] = pk[i].max(c[i].abs());
+            let s = c[i] * c[i];
+            sq[i] += s;
+            pk[i] = max_fast(pk[i], s);
         }
     }
     for &v in rest {
         sq[0] += v * v;
-        pk[0] = pk[0].max(v.abs());
+        pk[0] = max_fast(pk[0], v * v);
     }
-    (sq.iter().sum(), pk.iter().fold(0.0f32, |m, &v| m.max(v)))
+    (
+        sq.iter().sum(),
+        pk.iter().fold(0.0f32, |m, &v| max_fast(m, v)).sqrt(),
+    )
 }
+
+/// Lanes of the stereo sums (four sums of four lanes fill the SSE registers without spills).
+const ST_LANES: usize = 4;
 
 /// Sums of `l²`, `r²`, `l·r` and the peak of a stereo block.
 fn stereo_sums(l: &[f32], r: &[f32]) -> (f32, f32, f32, f32) {
     let m = l.len().min(r.len());
     let (l, r) = (&l[..m], &r[..m]);
     let (mut a, mut c, mut d, mut pk) = (
-        [0.0f32; LANES],
-        [0.0f32; LANES],
-        [0.0f32; LANES],
-        [0.0f32; LANES],
+        [0.0f32; ST_LANES],
+        [0.0f32; ST_LANES],
+        [0.0f32; ST_LANES],
+        [0.0f32; ST_LANES],
     );
-    let (lc, rc) = (l.chunks_exact(LANES), r.chunks_exact(LANES));
+    let (lc, rc) = (l.chunks_exact(ST_LANES), r.chunks_exact(ST_LANES));
     let (lrest, rrest) = (lc.remainder(), rc.remainder());
     for (x, y) in lc.zip(rc) {
-        for i in 0..LANES {
-            a[i] += x[i] * x[i];
-            c[i] += y[i] * y[i];
+        for i in 0..ST_LANES {
+            let (xx, yy) = (x[i] * x[i], y[i] * y[i]);
+            a[i] += xx;
+            c[i] += yy;
             d[i] += x[i] * y[i];
-            pk[i] = pk[i].max(x[i].abs()).max(y[i].abs());
+            pk[i] = max_fast(pk[i], max_fast(xx, yy));
         }
     }
     for (&x, &y) in lrest.iter().zip(rrest) {
         a[0] += x * x;
         c[0] += y * y;
         d[0] += x * y;
-        pk[0] = pk[0].max(x.abs()).max(y.abs());
+        pk[0] = max_fast(pk[0], max_fast(x * x, y * y));
     }
-    let sum = |v: [f32; LANES]| v.iter().sum::<f32>();
+    let sum = |v: [f32; ST_LANES]| v.iter().sum::<f32>();
     (
         sum(a),
         sum(c),
         sum(d),
-        pk.iter().fold(0.0f32, |m, &v| m.max(v)),
+        pk.iter().fold(0.0f32, |m, &v| max_fast(m, v)).sqrt(),
     )
 }
 
@@ -1262,7 +1280,12 @@ fn spectral_frames(
         .collect();
     let _ = inv.process_with_scratch(&mut pspec, &mut acf, &mut scratch_i);
     let w0 = acf[0].max(f32::MIN_POSITIVE);
-    let wacf: Vec<f64> = acf.iter().map(|&v| (v / w0) as f64).collect();
+    // 1 / the window's normalised autocorrelation (floored at 0.05)
+    let inv_wacf: Vec<f64> = acf
+        .iter()
+        .map(|&v| 1.0 / ((v / w0) as f64).max(0.05))
+        .collect();
+    let mut norm: Vec<f64> = Vec::with_capacity(size);
 
     let tau_min = ((sr / 1500.0).floor() as usize).max(2);
     let tau_max = ((sr / 35.0).ceil() as usize).min(size / 3);
@@ -1278,15 +1301,16 @@ fn spectral_frames(
     let mut power = vec![0.0f64; bins];
     let inv_ch = 1.0 / chans as f32;
     for (fi, &k) in chosen.iter().enumerate() {
-        let start = k * hop;
-        for (i, v) in input.iter_mut().enumerate() {
-            let idx = start + i;
-            let s: f32 = if idx < n {
-                track.channels.iter().map(|c| c[idx]).sum::<f32>() * inv_ch
-            } else {
-                0.0
-            };
-            *v = s * window[i];
+        let start = (k * hop).min(n);
+        let len = size.min(n - start);
+        input.fill(0.0);
+        for c in &track.channels {
+            for (v, &x) in input[..len].iter_mut().zip(&c[start..start + len]) {
+                *v += x;
+            }
+        }
+        for (v, &w) in input.iter_mut().zip(&window) {
+            *v *= w * inv_ch;
         }
         if fwd
             .process_with_scratch(&mut input, &mut spec, &mut scratch_f)
@@ -1318,7 +1342,12 @@ fn spectral_frames(
         let band = &power[lo..hi];
         let mean = band.iter().sum::<f64>() / band.len() as f64;
         let eps = mean * 1e-9 + 1e-30;
-        let log_mean = band.iter().map(|&p| (p + eps).ln()).sum::<f64>() / band.len() as f64;
+        // one logarithm per eight bins (of their product: at least 1e-240, at most ~1e53)
+        let log_mean = band
+            .chunks(8)
+            .map(|c| c.iter().fold(1.0f64, |acc, &p| acc * (p + eps)).ln())
+            .sum::<f64>()
+            / band.len() as f64;
         out.flatness.push((log_mean.exp() / (mean + eps)).min(1.0));
         // autocorrelation of the part below 5 kHz
         for (i, (d, c)) in pspec.iter_mut().zip(&spec).enumerate() {
@@ -1337,10 +1366,13 @@ fn spectral_frames(
             continue;
         }
         // normalised, the window's taper undone, capped at 1 (long lags are noisy)
-        let nr = |t: usize| (acf[t] as f64 / r0 / wacf[t].max(0.05)).min(1.0);
+        let (t_lo, t_hi) = (tau_min.max(1), tau_max.min(size - 1));
+        norm.clear();
+        norm.extend((t_lo - 1..=t_hi).map(|t| (acf[t] as f64 / r0 * inv_wacf[t]).min(1.0)));
+        let nr = |t: usize| norm[t + 1 - t_lo];
         let mut best_val = f64::NEG_INFINITY;
         let mut peaks: Vec<(usize, f64)> = Vec::new();
-        for t in tau_min.max(1)..tau_max.min(size - 1) {
+        for t in t_lo..t_hi {
             let v = nr(t);
             if v > nr(t - 1) && v >= nr(t + 1) && v > 0.0 {
                 peaks.push((t, v));
