@@ -73,8 +73,8 @@ fn main() {
         assign_presence(&mut by_content, &feats);
         println!("\n== {}", song.file_name().unwrap().to_string_lossy());
         println!(
-            "  {:<24} {:<16} {:<11} | {:<16} {:<5} {:<11} {}",
-            "stem", "name role", "presence", "content role", "conf", "presence", ""
+            "  {:<24} {:<16} {:<11} | {:<16} {:<5} {:<11}",
+            "stem", "name role", "presence", "content role", "conf", "presence"
         );
         for i in 0..stems.len() {
             let (n, c) = (&by_name[i], &by_content[i]);

@@ -662,9 +662,9 @@ fn melody_track(
             };
             let vib = 1.0 + 0.004 * (2.0 * PI * 5.5 * (t + tt)).sin();
             let mut v = 0.0;
-            for h in 0..harm {
-                phase[h] += 2.0 * PI * ff * vib * (h + 1) as f64 / SR as f64;
-                v += phase[h].sin() / ((h + 1) as f64).powf(tilt);
+            for (h, p) in phase.iter_mut().enumerate() {
+                *p += 2.0 * PI * ff * vib * (h + 1) as f64 / SR as f64;
+                v += p.sin() / ((h + 1) as f64).powf(tilt);
             }
             x[i + j] = 0.2 * env * v;
         }
@@ -1252,7 +1252,7 @@ fn dump_features() {
             .collect();
         files.sort();
         for p in files {
-            if p.extension().map_or(true, |e| e != "flac") {
+            if p.extension().is_none_or(|e| e != "flac") {
                 continue;
             }
             let stem = p.file_stem().unwrap().to_string_lossy().to_string();
