@@ -78,8 +78,12 @@ fn main() {
         );
         for i in 0..stems.len() {
             let (n, c) = (&by_name[i], &by_content[i]);
-            let mark = if n.role == c.role {
+            let mark = if n.source != GuessSource::Name {
+                ""
+            } else if n.role == c.role {
                 "ok"
+            } else if audio_can_say(n.role).contains(&c.role) {
+                "close"
             } else if n.role.is_drum() && c.role.is_drum() {
                 "~drum"
             } else {

@@ -1159,6 +1159,49 @@ fn without_a_vocal_the_most_melodic_part_leads() {
     assert_presence(&mut g, &f[..4], &[Normal, Normal, Normal, Normal]);
 }
 
+/// A riff on the low strings (mostly low E, 82 Hz) through heavy distortion: bright, low
+/// fundamental.
+fn riff_track(seconds: f64) -> AudioBuffer {
+    const RIFF: &[(f64, f64)] = &[
+        (82.4, 0.5),
+        (82.4, 0.5),
+        (87.3, 0.5),
+        (82.4, 0.5),
+        (98.0, 0.5),
+        (82.4, 0.5),
+        (110.0, 1.0),
+        (92.5, 1.0),
+        (82.4, 0.5),
+        (123.5, 0.5),
+        (82.4, 1.0),
+    ];
+    let mut b = melody_track(seconds, RIFF, 12, 0.8, false);
+    // clipping, then a crude amp and cabinet: +6 dB/octave (a difference) up to a 5 kHz
+    // low-pass, which puts the energy around 1-3 kHz as on a real distorted guitar
+    let (mut prev, mut lp) = (0.0f32, 0.0f32);
+    let a = 1.0 - (-2.0 * std::f32::consts::PI * 5000.0 / SR as f32).exp();
+    for v in &mut b.channels[0] {
+        let c = (12.0 * *v).tanh();
+        lp += a * ((c - prev) - lp);
+        prev = c;
+        *v = 0.5 * lp;
+    }
+    b
+}
+
+#[test]
+fn a_distorted_riff_leads_a_backing_track() {
+    // two-track songs (a game's backing track and the guitar part played over it)
+    let f = [features(&pad_track(12.0)), features(&riff_track(12.0))];
+    let mut g: Vec<RoleGuess> = ["backing", "guitar"]
+        .iter()
+        .zip(&f)
+        .map(|(n, f)| classify(n, f))
+        .collect();
+    assert_eq!((g[0].role, g[1].role), (Role::Other, Role::Guitar));
+    assert_presence(&mut g, &f, &[Presence::Normal, Presence::Lead]);
+}
+
 #[test]
 fn doubles_rooms_and_effects_sit_behind() {
     use Presence::*;

@@ -1465,11 +1465,16 @@ fn soft(x: f64, a: f64, b: f64) -> f64 {
 }
 
 /// 0..1: the part plays above the bass register: a fundamental above ~100 Hz with a spectrum
-/// reaching well above it (a tenor sax, a trombone, a male voice), or a fundamental above
-/// ~170 Hz whatever the timbre (an ocarina, a flute). Bass lines, kicks and toms stay below.
+/// reaching well above it (a tenor sax, a trombone, a male voice), a fundamental above
+/// ~170 Hz whatever the timbre (an ocarina, a flute), or a spectrum centred around 1 kHz and
+/// up over a low fundamental (a distorted riff on the low strings). Bass lines, kicks and
+/// toms stay below.
 fn above_bass(f: &ContentFeatures) -> f64 {
     let pitch = f.pitch_hz.unwrap_or(0.0);
-    soft(pitch, 80.0, 130.0) * soft(f.centroid_hz, 200.0, 350.0).max(soft(pitch, 140.0, 200.0))
+    let voiced = soft(pitch, 80.0, 130.0) * soft(f.centroid_hz, 200.0, 350.0);
+    let high = soft(pitch, 140.0, 200.0);
+    let bright_riff = soft(pitch, 55.0, 75.0) * soft(f.centroid_hz, 700.0, 1200.0);
+    voiced.max(high).max(bright_riff)
 }
 
 /// How well the track fits each role the audio can tell apart, 0..1 (unsorted).
