@@ -42,6 +42,7 @@ const NAMES: &[(&str, Role, Option<Presence>)] = &[
     ("Congas", Role::Percussion, None),
     ("percussion", Role::Percussion, None),
     ("Clap", Role::Percussion, None),
+    ("Beatbox", Role::Percussion, None),
     // bass
     ("Bass DI", Role::Bass, None),
     ("Bass Amp", Role::Bass, None),
@@ -62,6 +63,9 @@ const NAMES: &[(&str, Role, Option<Presence>)] = &[
     ("Backing Vocals", Role::BackingVocal, None),
     ("Harmony 1", Role::BackingVocal, None),
     ("Choir", Role::BackingVocal, None),
+    ("Vox_BV", Role::BackingVocal, None),
+    ("Vox Harm 1", Role::BackingVocal, None),
+    ("Spoken Word", Role::LeadVocal, None),
     // guitars
     ("Gtr L", Role::Guitar, None),
     ("Acoustic Guitar", Role::Guitar, None),
@@ -97,10 +101,12 @@ const NAMES: &[(&str, Role, Option<Presence>)] = &[
     ("ocarina", Role::Brass, None),
     ("Bassoon", Role::Brass, None),
     ("Bass Clarinet", Role::Brass, None),
+    ("Sousaphone", Role::Brass, None),
     ("Sax Solo", Role::LeadInstrument, Some(Presence::Lead)),
     // effects, others
     ("Riser", Role::Fx, None),
     ("Vox FX", Role::Fx, Some(Presence::Background)),
+    ("Reverse Cymbal", Role::Fx, Some(Presence::Background)),
     ("Click", Role::Other, Some(Presence::Background)),
 ];
 

@@ -19,10 +19,11 @@
 //!   family word (`synth_brass_2` is brass, `pad_polysynth` a pad).
 //! * `lead`/`solo` turn a melodic instrument into a lead instrument (`lead guitar`,
 //!   `guitar solo`, `lead synth`) and a vocal into the lead vocal; `backing`, `harmony`,
-//!   `choir`, `BV` make backing vocals. A bare `vocal`/`vox` is the lead vocal.
-//! * Effect words (`fx`, `verb`, `delay`, `throw`) win over the instrument they process:
-//!   `vox fx` is an effects track (role fx, background), because what reaches the mix is the
-//!   effect, not a second lead vocal that should be compressed and pushed forward.
+//!   `choir`, `BV` make backing vocals, also next to a vocal word (`Vox BV`, `Vox Harm 1`).
+//!   A bare `vocal`/`vox` is the lead vocal.
+//! * Effect words (`fx`, `verb`, `delay`, `throw`, `reverse`) win over the instrument they
+//!   process: `vox fx` is an effects track (role fx, background), because what reaches the mix
+//!   is the effect, not a second lead vocal that should be compressed and pushed forward.
 //! * `backing` alone is read as a backing track (role other), not as backing vocals.
 //! * `Click` (`metronome`, `clk`) is a click track: role other, flagged [`TrackFlag::ClickTrack`]
 //!   so the caller can leave it out of the mix.
@@ -235,9 +236,8 @@ fn word(w: &str) -> Option<Word> {
         | "cowbell" | "clap" | "handclap" | "snap" | "fingersnap" | "cabasa" | "guiro"
         | "triangle" | "woodblock" | "clave" | "djembe" | "cajon" | "tabla" | "timbale"
         | "agogo" | "maraca" | "castanet" | "timpani" | "timp" | "cuica" | "surdo" | "udu"
-        | "darbuka" | "taiko" | "guira" | "chimes" | "windchimes" | "vibraslap" | "stomp" => {
-            inst(Percussion, R_PERC, 0.9)
-        }
+        | "darbuka" | "taiko" | "guira" | "chimes" | "windchimes" | "vibraslap" | "stomp"
+        | "beatbox" => inst(Percussion, R_PERC, 0.9),
         "perc" | "percussion" => inst(Percussion, R_FAMILY, 0.9),
         "loop" | "loops" => inst_alt(
             Percussion,
@@ -266,7 +266,8 @@ fn word(w: &str) -> Option<Word> {
             None,
         ),
         // --- vocals
-        "vocal" | "vox" | "voc" | "voice" | "singer" | "rap" | "rapper" | "vocalist" => {
+        "vocal" | "vox" | "voc" | "voice" | "singer" | "rap" | "rapper" | "vocalist" | "spoken"
+        | "speech" | "narration" | "narrator" | "dialog" | "dialogue" => {
             inst_alt(LeadVocal, R_SPECIFIC, 0.85, &[BackingVocal])
         }
         "vx" => inst_alt(LeadVocal, R_SPECIFIC, 0.8, &[BackingVocal]),
@@ -330,9 +331,8 @@ fn word(w: &str) -> Option<Word> {
         "horn" | "hrn" | "trumpet" | "tpt" | "trp" | "trombone" | "tbn" | "tbone" | "tuba"
         | "flugelhorn" | "flugel" | "cornet" | "sax" | "saxophone" | "flute" | "piccolo"
         | "clarinet" | "clar" | "oboe" | "bassoon" | "recorder" | "ocarina" | "panflute"
-        | "panpipe" | "whistle" | "harmonica" | "bagpipe" | "woodwind" | "shakuhachi" => {
-            inst(Brass, R_SPECIFIC, 0.95)
-        }
+        | "panpipe" | "whistle" | "harmonica" | "bagpipe" | "woodwind" | "shakuhachi"
+        | "sousaphone" | "euphonium" => inst(Brass, R_SPECIFIC, 0.95),
         "brass" | "wind" | "winds" => inst(Brass, R_FAMILY, 0.9),
         "alto" | "tenor" | "bari" | "baritone" | "soprano" => {
             inst_alt(Brass, R_VOICE_PART, 0.5, &[BackingVocal, LeadVocal])
@@ -351,7 +351,7 @@ fn word(w: &str) -> Option<Word> {
         "double" | "dbl" | "dt" | "doubler" | "doubled" | "dub" => Word::Double,
         "amb" | "ambience" | "ambient" | "distant" => Word::Ambience,
         "fx" | "sfx" | "efx" | "effect" | "verb" | "reverb" | "rvb" | "delay" | "dly" | "echo"
-        | "throw" => Word::FxMod,
+        | "throw" | "reverse" | "reversed" => Word::FxMod,
         "click" | "metronome" | "metro" | "clk" | "clicktrack" => Word::Click,
         "in" | "out" | "inside" | "outside" | "top" | "bot" | "bottom" | "btm" | "under" | "up"
         | "down" | "dn" | "left" | "right" | "l" | "r" | "c" | "centre" | "center" | "side"
@@ -682,11 +682,16 @@ fn read_name(file_stem: &str) -> Option<NameReading> {
             why: format!("{says}: {note}"),
         });
     };
-    let (best, best_word) = insts
-        .iter()
-        .find(|(x, _)| x.rank == top_rank)
-        .cloned()
-        .expect("a word has the top rank");
+    // a backing-vocal word qualifies a vocal word ('Vox BV', 'Vox Harm 1'): backing vocals
+    let top: Vec<&(Inst, String)> = insts.iter().filter(|(x, _)| x.rank == top_rank).collect();
+    let has = |r: Role| top.iter().any(|(x, _)| x.role == r);
+    let (best, best_word) = if has(Role::BackingVocal) && has(Role::LeadVocal) {
+        top.iter().find(|(x, _)| x.role == Role::BackingVocal)
+    } else {
+        top.first()
+    }
+    .map(|&b| b.clone())
+    .expect("a word has the top rank");
     let mut role = best.role;
     let mut confidence = best.confidence;
     let mut matched = best_word.clone();
@@ -699,6 +704,7 @@ fn read_name(file_stem: &str) -> Option<NameReading> {
     let rivals: Vec<&(Inst, String)> = insts
         .iter()
         .filter(|(x, _)| x.rank == top_rank && x.role != role)
+        .filter(|(x, _)| !(role == Role::BackingVocal && x.role == Role::LeadVocal))
         .collect();
     if !rivals.is_empty() {
         confidence *= 0.7;
