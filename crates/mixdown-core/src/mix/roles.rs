@@ -19,10 +19,11 @@
 //!   family word (`synth_brass_2` is brass, `pad_polysynth` a pad).
 //! * `lead`/`solo` turn a melodic instrument into a lead instrument (`lead guitar`,
 //!   `guitar solo`, `lead synth`) and a vocal into the lead vocal; `backing`, `harmony`,
-//!   `choir`, `BV` make backing vocals. A bare `vocal`/`vox` is the lead vocal.
-//! * Effect words (`fx`, `verb`, `delay`, `throw`) win over the instrument they process:
-//!   `vox fx` is an effects track (role fx, background), because what reaches the mix is the
-//!   effect, not a second lead vocal that should be compressed and pushed forward.
+//!   `choir`, `BV` make backing vocals, also next to a vocal word (`Vox BV`, `Vox Harm 1`).
+//!   A bare `vocal`/`vox` is the lead vocal.
+//! * Effect words (`fx`, `verb`, `delay`, `throw`, `reverse`) win over the instrument they
+//!   process: `vox fx` is an effects track (role fx, background), because what reaches the mix
+//!   is the effect, not a second lead vocal that should be compressed and pushed forward.
 //! * `backing` alone is read as a backing track (role other), not as backing vocals.
 //! * `Click` (`metronome`, `clk`) is a click track: role other, flagged [`TrackFlag::ClickTrack`]
 //!   so the caller can leave it out of the mix.
@@ -235,9 +236,8 @@ fn word(w: &str) -> Option<Word> {
         | "cowbell" | "clap" | "handclap" | "snap" | "fingersnap" | "cabasa" | "guiro"
         | "triangle" | "woodblock" | "clave" | "djembe" | "cajon" | "tabla" | "timbale"
         | "agogo" | "maraca" | "castanet" | "timpani" | "timp" | "cuica" | "surdo" | "udu"
-        | "darbuka" | "taiko" | "guira" | "chimes" | "windchimes" | "vibraslap" | "stomp" => {
-            inst(Percussion, R_PERC, 0.9)
-        }
+        | "darbuka" | "taiko" | "guira" | "chimes" | "windchimes" | "vibraslap" | "stomp"
+        | "beatbox" => inst(Percussion, R_PERC, 0.9),
         "perc" | "percussion" => inst(Percussion, R_FAMILY, 0.9),
         "loop" | "loops" => inst_alt(
             Percussion,
@@ -266,13 +266,14 @@ fn word(w: &str) -> Option<Word> {
             None,
         ),
         // --- vocals
-        "vocal" | "vox" | "voc" | "voice" | "singer" | "rap" | "rapper" | "vocalist" => {
+        "vocal" | "vox" | "voc" | "voice" | "singer" | "rap" | "rapper" | "vocalist" | "spoken"
+        | "speech" | "narration" | "narrator" | "dialog" | "dialogue" => {
             inst_alt(LeadVocal, R_SPECIFIC, 0.85, &[BackingVocal])
         }
         "vx" => inst_alt(LeadVocal, R_SPECIFIC, 0.8, &[BackingVocal]),
         "lv" | "leadvox" | "leadvocal" => inst(LeadVocal, R_SPECIFIC, 0.9),
-        "bv" | "bgv" | "bvox" | "bgvox" | "bkv" | "harmony" | "harmonies" | "choir" | "adlib"
-        | "backingvocal" | "backingvox" => inst(BackingVocal, R_SPECIFIC, 0.9),
+        "bv" | "bvs" | "bgv" | "bgvs" | "bvox" | "bgvox" | "bkv" | "harmony" | "harmonies"
+        | "choir" | "adlib" | "backingvocal" | "backingvox" => inst(BackingVocal, R_SPECIFIC, 0.9),
         "harm" | "ooh" | "aah" | "oohs" | "aahs" => inst(BackingVocal, R_SPECIFIC, 0.8),
         // --- guitars
         "guitar" | "gtr" | "guit" | "banjo" | "mandolin" | "mando" | "ukulele" | "uke"
@@ -330,9 +331,8 @@ fn word(w: &str) -> Option<Word> {
         "horn" | "hrn" | "trumpet" | "tpt" | "trp" | "trombone" | "tbn" | "tbone" | "tuba"
         | "flugelhorn" | "flugel" | "cornet" | "sax" | "saxophone" | "flute" | "piccolo"
         | "clarinet" | "clar" | "oboe" | "bassoon" | "recorder" | "ocarina" | "panflute"
-        | "panpipe" | "whistle" | "harmonica" | "bagpipe" | "woodwind" | "shakuhachi" => {
-            inst(Brass, R_SPECIFIC, 0.95)
-        }
+        | "panpipe" | "whistle" | "harmonica" | "bagpipe" | "woodwind" | "shakuhachi"
+        | "sousaphone" | "euphonium" => inst(Brass, R_SPECIFIC, 0.95),
         "brass" | "wind" | "winds" => inst(Brass, R_FAMILY, 0.9),
         "alto" | "tenor" | "bari" | "baritone" | "soprano" => {
             inst_alt(Brass, R_VOICE_PART, 0.5, &[BackingVocal, LeadVocal])
@@ -351,7 +351,7 @@ fn word(w: &str) -> Option<Word> {
         "double" | "dbl" | "dt" | "doubler" | "doubled" | "dub" => Word::Double,
         "amb" | "ambience" | "ambient" | "distant" => Word::Ambience,
         "fx" | "sfx" | "efx" | "effect" | "verb" | "reverb" | "rvb" | "delay" | "dly" | "echo"
-        | "throw" => Word::FxMod,
+        | "throw" | "reverse" | "reversed" => Word::FxMod,
         "click" | "metronome" | "metro" | "clk" | "clicktrack" => Word::Click,
         "in" | "out" | "inside" | "outside" | "top" | "bot" | "bottom" | "btm" | "under" | "up"
         | "down" | "dn" | "left" | "right" | "l" | "r" | "c" | "centre" | "center" | "side"
@@ -444,7 +444,7 @@ const SHORT_PIECES: [&str; 16] = [
 fn segment(w: &str) -> Option<Vec<String>> {
     let b = w.as_bytes();
     let n = b.len();
-    if n < 4 || !w.is_ascii() {
+    if n < 3 || !w.is_ascii() {
         return None;
     }
     // best[i]: fewest pieces covering w[..i], with the split point
@@ -682,11 +682,16 @@ fn read_name(file_stem: &str) -> Option<NameReading> {
             why: format!("{says}: {note}"),
         });
     };
-    let (best, best_word) = insts
-        .iter()
-        .find(|(x, _)| x.rank == top_rank)
-        .cloned()
-        .expect("a word has the top rank");
+    // a backing-vocal word qualifies a vocal word ('Vox BV', 'Vox Harm 1'): backing vocals
+    let top: Vec<&(Inst, String)> = insts.iter().filter(|(x, _)| x.rank == top_rank).collect();
+    let has = |r: Role| top.iter().any(|(x, _)| x.role == r);
+    let (best, best_word) = if has(Role::BackingVocal) && has(Role::LeadVocal) {
+        top.iter().find(|(x, _)| x.role == Role::BackingVocal)
+    } else {
+        top.first()
+    }
+    .map(|&b| b.clone())
+    .expect("a word has the top rank");
     let mut role = best.role;
     let mut confidence = best.confidence;
     let mut matched = best_word.clone();
@@ -699,6 +704,7 @@ fn read_name(file_stem: &str) -> Option<NameReading> {
     let rivals: Vec<&(Inst, String)> = insts
         .iter()
         .filter(|(x, _)| x.rank == top_rank && x.role != role)
+        .filter(|(x, _)| !(role == Role::BackingVocal && x.role == Role::LeadVocal))
         .collect();
     if !rivals.is_empty() {
         confidence *= 0.7;
@@ -946,26 +952,18 @@ pub fn content_features(track: &AudioBuffer) -> ContentFeatures {
     for (b, e) in env.iter_mut().enumerate() {
         let (s, t) = (b * blk, ((b + 1) * blk).min(n));
         let mut acc = 0.0f64;
-        for ch in &track.channels {
-            let mut a = 0.0f32;
-            let mut pk = 0.0f32;
-            for &v in &ch[s..t] {
-                a += v * v;
-                pk = pk.max(v.abs());
-            }
-            acc += a as f64;
-            peak = peak.max(pk);
-        }
         if chans >= 2 {
-            let (mut a, mut c, mut d) = (0.0f32, 0.0f32, 0.0f32);
-            for (&l, &r) in track.channels[0][s..t].iter().zip(&track.channels[1][s..t]) {
-                a += l * l;
-                c += r * r;
-                d += l * r;
-            }
+            let (a, c, d, pk) = stereo_sums(&track.channels[0][s..t], &track.channels[1][s..t]);
             ll += a as f64;
             rr += c as f64;
             lr += d as f64;
+            acc += (a + c) as f64;
+            peak = peak.max(pk);
+        }
+        for ch in track.channels.iter().skip(if chans >= 2 { 2 } else { 0 }) {
+            let (a, pk) = mono_sums(&ch[s..t]);
+            acc += a as f64;
+            peak = peak.max(pk);
         }
         *e = if acc.is_finite() {
             acc / ((t - s) * chans) as f64
@@ -1181,6 +1179,81 @@ pub fn content_features(track: &AudioBuffer) -> ContentFeatures {
     f
 }
 
+/// Lanes of the block sums: independent accumulators the compiler turns into SIMD (one serial
+/// sum is bound by the adder's latency, several times slower).
+const LANES: usize = 8;
+
+/// The larger of two values, as one SIMD `max` (NaN ignored): `f32::max` costs more.
+#[inline(always)]
+fn max_fast(m: f32, v: f32) -> f32 {
+    if v > m {
+        v
+    } else {
+        m
+    }
+}
+
+/// Sum of squares and peak of a block of samples.
+fn mono_sums(x: &[f32]) -> (f32, f32) {
+    let (mut sq, mut pk) = ([0.0f32; LANES], [0.0f32; LANES]);
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            let s = c[i] * c[i];
+            sq[i] += s;
+            pk[i] = max_fast(pk[i], s);
+        }
+    }
+    for &v in rest {
+        sq[0] += v * v;
+        pk[0] = max_fast(pk[0], v * v);
+    }
+    (
+        sq.iter().sum(),
+        pk.iter().fold(0.0f32, |m, &v| max_fast(m, v)).sqrt(),
+    )
+}
+
+/// Lanes of the stereo sums (four sums of four lanes fill the SSE registers without spills).
+const ST_LANES: usize = 4;
+
+/// Sums of `l²`, `r²`, `l·r` and the peak of a stereo block.
+fn stereo_sums(l: &[f32], r: &[f32]) -> (f32, f32, f32, f32) {
+    let m = l.len().min(r.len());
+    let (l, r) = (&l[..m], &r[..m]);
+    let (mut a, mut c, mut d, mut pk) = (
+        [0.0f32; ST_LANES],
+        [0.0f32; ST_LANES],
+        [0.0f32; ST_LANES],
+        [0.0f32; ST_LANES],
+    );
+    let (lc, rc) = (l.chunks_exact(ST_LANES), r.chunks_exact(ST_LANES));
+    let (lrest, rrest) = (lc.remainder(), rc.remainder());
+    for (x, y) in lc.zip(rc) {
+        for i in 0..ST_LANES {
+            let (xx, yy) = (x[i] * x[i], y[i] * y[i]);
+            a[i] += xx;
+            c[i] += yy;
+            d[i] += x[i] * y[i];
+            pk[i] = max_fast(pk[i], max_fast(xx, yy));
+        }
+    }
+    for (&x, &y) in lrest.iter().zip(rrest) {
+        a[0] += x * x;
+        c[0] += y * y;
+        d[0] += x * y;
+        pk[0] = max_fast(pk[0], max_fast(x * x, y * y));
+    }
+    let sum = |v: [f32; ST_LANES]| v.iter().sum::<f32>();
+    (
+        sum(a),
+        sum(c),
+        sum(d),
+        pk.iter().fold(0.0f32, |m, &v| max_fast(m, v)).sqrt(),
+    )
+}
+
 /// Spectrum, flatness and pitch of the frames starting at `chosen[i] * hop`.
 fn spectral_frames(
     track: &AudioBuffer,
@@ -1213,7 +1286,12 @@ fn spectral_frames(
         .collect();
     let _ = inv.process_with_scratch(&mut pspec, &mut acf, &mut scratch_i);
     let w0 = acf[0].max(f32::MIN_POSITIVE);
-    let wacf: Vec<f64> = acf.iter().map(|&v| (v / w0) as f64).collect();
+    // 1 / the window's normalised autocorrelation (floored at 0.05)
+    let inv_wacf: Vec<f64> = acf
+        .iter()
+        .map(|&v| 1.0 / ((v / w0) as f64).max(0.05))
+        .collect();
+    let mut norm: Vec<f64> = Vec::with_capacity(size);
 
     let tau_min = ((sr / 1500.0).floor() as usize).max(2);
     let tau_max = ((sr / 35.0).ceil() as usize).min(size / 3);
@@ -1229,15 +1307,16 @@ fn spectral_frames(
     let mut power = vec![0.0f64; bins];
     let inv_ch = 1.0 / chans as f32;
     for (fi, &k) in chosen.iter().enumerate() {
-        let start = k * hop;
-        for (i, v) in input.iter_mut().enumerate() {
-            let idx = start + i;
-            let s: f32 = if idx < n {
-                track.channels.iter().map(|c| c[idx]).sum::<f32>() * inv_ch
-            } else {
-                0.0
-            };
-            *v = s * window[i];
+        let start = (k * hop).min(n);
+        let len = size.min(n - start);
+        input.fill(0.0);
+        for c in &track.channels {
+            for (v, &x) in input[..len].iter_mut().zip(&c[start..start + len]) {
+                *v += x;
+            }
+        }
+        for (v, &w) in input.iter_mut().zip(&window) {
+            *v *= w * inv_ch;
         }
         if fwd
             .process_with_scratch(&mut input, &mut spec, &mut scratch_f)
@@ -1269,7 +1348,12 @@ fn spectral_frames(
         let band = &power[lo..hi];
         let mean = band.iter().sum::<f64>() / band.len() as f64;
         let eps = mean * 1e-9 + 1e-30;
-        let log_mean = band.iter().map(|&p| (p + eps).ln()).sum::<f64>() / band.len() as f64;
+        // one logarithm per eight bins (of their product: at least 1e-240, at most ~1e53)
+        let log_mean = band
+            .chunks(8)
+            .map(|c| c.iter().fold(1.0f64, |acc, &p| acc * (p + eps)).ln())
+            .sum::<f64>()
+            / band.len() as f64;
         out.flatness.push((log_mean.exp() / (mean + eps)).min(1.0));
         // autocorrelation of the part below 5 kHz
         for (i, (d, c)) in pspec.iter_mut().zip(&spec).enumerate() {
@@ -1288,10 +1372,13 @@ fn spectral_frames(
             continue;
         }
         // normalised, the window's taper undone, capped at 1 (long lags are noisy)
-        let nr = |t: usize| (acf[t] as f64 / r0 / wacf[t].max(0.05)).min(1.0);
+        let (t_lo, t_hi) = (tau_min.max(1), tau_max.min(size - 1));
+        norm.clear();
+        norm.extend((t_lo - 1..=t_hi).map(|t| (acf[t] as f64 / r0 * inv_wacf[t]).min(1.0)));
+        let nr = |t: usize| norm[t + 1 - t_lo];
         let mut best_val = f64::NEG_INFINITY;
         let mut peaks: Vec<(usize, f64)> = Vec::new();
-        for t in tau_min.max(1)..tau_max.min(size - 1) {
+        for t in t_lo..t_hi {
             let v = nr(t);
             if v > nr(t - 1) && v >= nr(t + 1) && v > 0.0 {
                 peaks.push((t, v));
@@ -1383,6 +1470,19 @@ fn soft(x: f64, a: f64, b: f64) -> f64 {
     t * t * (3.0 - 2.0 * t)
 }
 
+/// 0..1: the part plays above the bass register: a fundamental above ~100 Hz with a spectrum
+/// reaching well above it (a tenor sax, a trombone, a male voice), a fundamental above
+/// ~170 Hz whatever the timbre (an ocarina, a flute), or a spectrum centred around 1 kHz and
+/// up over a low fundamental (a distorted riff on the low strings). Bass lines, kicks and
+/// toms stay below.
+fn above_bass(f: &ContentFeatures) -> f64 {
+    let pitch = f.pitch_hz.unwrap_or(0.0);
+    let voiced = soft(pitch, 80.0, 130.0) * soft(f.centroid_hz, 200.0, 350.0);
+    let high = soft(pitch, 140.0, 200.0);
+    let bright_riff = soft(pitch, 55.0, 75.0) * soft(f.centroid_hz, 700.0, 1200.0);
+    voiced.max(high).max(bright_riff)
+}
+
 /// How well the track fits each role the audio can tell apart, 0..1 (unsorted).
 ///
 /// The audio alone cannot tell a sax from a violin or an organ from a string pad, so the rules
@@ -1398,13 +1498,21 @@ pub fn content_scores(f: &ContentFeatures) -> Vec<(Role, f64)> {
     let decay = f.decay_ms.unwrap_or(2000.0);
     // hits: a loud attack over the second's mean, energy in the attacks
     let perc = soft(f.crest_db, 7.0, 11.0) * soft(f.transient_share, 0.3, 0.6);
+    // a bright hit with a clear pitch: cowbell, woodblock, clave, agogo, triangle (a snare's
+    // pitched part, its body, sits low)
+    let bright_pitched = soft(f.tonal_share, 0.5, 0.8) * soft(f.centroid_hz, 1200.0, 2500.0);
     let tonal = soft(f.tonal_share, 0.4, 0.7);
     let noisy = soft(f.flatness, 0.03, 0.1).max(soft(f.periodicity, 0.85, 0.65));
     let poly = soft(f.monophony, 0.9, 0.65);
     let mono = soft(f.monophony, 0.7, 0.9);
     let pitch = f.pitch_hz.unwrap_or(0.0);
 
-    let kick = perc
+    // the same hit on one pitch, again and again, each falling away before the next (a fast
+    // kick pattern has less crest than a slow one, but its hits still decay)
+    let repeated_hit = soft(f.transient_share, 0.4, 0.7)
+        * soft(f.decay_share, 0.6, 0.9)
+        * soft(f.distinct_pitches as f64, 5.0, 3.0);
+    let kick = perc.max(repeated_hit)
         * soft(b.sub, 0.1, 0.22)
         * soft(low_all, 0.6, 0.85)
         * soft(f.centroid_hz, 350.0, 180.0);
@@ -1413,7 +1521,11 @@ pub fn content_scores(f: &ContentFeatures) -> Vec<(Role, f64)> {
         * soft(f.centroid_hz, 350.0, 600.0)
         * soft(f.centroid_hz, 9000.0, 6000.0)
         * noisy
-        * soft(decay, 500.0, 250.0);
+        * soft(decay, 500.0, 250.0)
+        * (1.0 - bright_pitched)
+        // a snare plays the backbeat (and fills); five hits a second and more, all the
+        // time, is hand percussion
+        * soft(f.onset_rate_hz, 6.0, 4.0);
     let hats = soft(f.transient_share, 0.4, 0.7)
         * soft(f.crest_db, 5.0, 8.0)
         * soft(b.air, 0.4, 0.6)
@@ -1432,19 +1544,25 @@ pub fn content_scores(f: &ContentFeatures) -> Vec<(Role, f64)> {
         * soft(f.periodicity, 0.7, 0.9)
         * soft(decay, 150.0, 250.0)
         * (0.6 + 0.4 * soft(f.activity, 0.6, 0.3));
-    let percussion = 0.55 * perc;
+    let dense = soft(f.onset_rate_hz, 3.5, 5.5);
+    let percussion = perc * bright_pitched.max(0.55 + 0.3 * dense);
     let drumlike = perc.max(hats).max(cymbals);
 
     let bass = tonal
         * soft(low_all, 0.6, 0.8)
         * soft(f.centroid_hz, 280.0, 180.0)
         * soft(pitch, 200.0, 140.0)
-        * (1.0 - 0.7 * perc);
+        * (1.0 - 0.7 * perc.max(repeated_hit));
     // pitched parts above the bass register
     let melodic = tonal * soft(f.centroid_hz, 150.0, 250.0) * (1.0 - drumlike);
     let held = soft(f.transient_share, 0.25, 0.08) * soft(f.onset_rate_hz, 1.5, 0.5);
+    // one note at a time, moving: a legato melody, not a pad
+    let moving_line = soft(f.monophony, 0.85, 0.95)
+        * soft(f.pitch_motion, 0.15, 0.35)
+        * soft(f.distinct_pitches as f64, 2.0, 4.0);
     let pad = melodic
         * held
+        * (1.0 - 0.6 * moving_line)
         * (0.4 + 0.6 * poly)
         * (0.8 + 0.2 * soft(f.width, 0.05, 0.2))
         * soft(pitch, 600.0, 400.0).max(poly);
@@ -1452,20 +1570,30 @@ pub fn content_scores(f: &ContentFeatures) -> Vec<(Role, f64)> {
         * soft(f.crest_db, 3.5, 6.0)
         * soft(decay, 300.0, 500.0)
         * (0.7 + 0.3 * soft(f.transient_share, 0.05, 0.15));
-    let guitar = soft(f.periodicity, 0.35, 0.5)
+    let bright_guitar = soft(f.periodicity, 0.35, 0.5)
         * soft(b.presence, 0.2, 0.4).max(soft(f.band_1k_4k, 0.3, 0.5))
-        * soft(f.monophony, 0.9, 0.7).max(soft(f.flatness, 0.15, 0.3))
-        * (1.0 - drumlike);
+        * soft(f.monophony, 0.9, 0.7).max(soft(f.flatness, 0.15, 0.3));
+    // chords struck again and again without ringing out (strummed, chugged): most often a
+    // guitar (a piano comping part rings: keys)
+    let rhythm_chords = 0.6
+        * tonal
+        * poly
+        * soft(f.onset_rate_hz, 1.5, 3.0)
+        * soft(f.transient_share, 0.55, 0.4)
+        * soft(f.centroid_hz, 150.0, 300.0);
+    let guitar = bright_guitar.max(rhythm_chords) * (1.0 - drumlike);
     let lead = melodic
         * mono
-        * soft(pitch, 120.0, 200.0)
-        * soft(f.distinct_pitches as f64, 2.0, 5.0)
+        * above_bass(f)
+        * soft(f.distinct_pitches as f64, 1.5, 4.0)
         * soft(f.crest_db, 9.0, 6.0)
         * soft(f.onset_rate_hz, 4.0, 2.5);
     let fx = soft(f.flatness, 0.3, 0.45)
         * soft(f.periodicity, 0.45, 0.3)
         * soft(f.transient_share, 0.35, 0.2)
-        * soft(f.tonal_share, 0.3, 0.1);
+        * soft(f.tonal_share, 0.3, 0.1)
+        // hits that ring out (cymbals) are not effects; risers and sweeps do not fall away
+        * (1.0 - 0.6 * soft(f.decay_share, 0.5, 0.9));
     vec![
         (Role::Kick, kick),
         (Role::Snare, snare),
@@ -1514,9 +1642,10 @@ fn describe(f: &ContentFeatures) -> String {
         w.push("struck/plucked notes".into());
     }
     if f.tonal_share >= 0.6 {
+        // the period of a chord is its notes' common sub-harmonic: no note to name
         match f.pitch_hz {
-            Some(p) => w.push(format!("pitched (around {p:.0} Hz)")),
-            None => w.push("pitched".into()),
+            Some(p) if f.monophony >= 0.75 => w.push(format!("pitched (around {p:.0} Hz)")),
+            _ => w.push("pitched".into()),
         }
         if f.monophony < 0.75 {
             w.push("chords".into());
@@ -1639,7 +1768,7 @@ pub fn melodic_score(f: &ContentFeatures) -> f64 {
         * (0.5 + 0.5 * soft(f.distinct_pitches as f64, 2.0, 6.0))
         * (0.3 + f.band_1k_4k).min(1.0)
         * (0.3 + 0.7 * f.activity)
-        * soft(f.pitch_hz.unwrap_or(0.0), 120.0, 200.0)
+        * above_bass(f)
 }
 
 /// Correlation of two tracks' per-second levels over the seconds either plays (for doubles).
