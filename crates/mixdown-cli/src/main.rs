@@ -415,28 +415,50 @@ fn cmd_mix(a: MixArgs) -> Result<(), String> {
         presences,
         bit_depth: a.bit_depth,
     };
-    let pb = stage_bar(a.quiet);
-    let result = run::run_mix(&job, &|stage, frac| {
-        pb.set_message(stage.to_string());
-        pb.set_position((frac.clamp(0.0, 1.0) * 1000.0) as u64);
-    })
-    .map_err(|e| e.to_string());
-    pb.finish_and_clear();
-    let (report, _session) = result?;
-    if let Some(r) = &a.report {
-        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        run::write_text(r, &(json + "\n")).map_err(|e| e.to_string())?;
-    }
+    let report = mix_and_report(&job, a.report.as_deref(), a.quiet)?;
     if !a.quiet {
-        print!("{}", mix_summary(&report, &a));
+        print!("{}", mix_summary(&report, &job));
     }
     Ok(())
 }
 
-fn mix_summary(r: &mixdown_core::mix::run::MixReport, a: &MixArgs) -> String {
+/// Run a mix job with a progress bar; write the JSON report when asked.
+fn mix_and_report(
+    job: &mixdown_core::mix::run::MixJob,
+    report_path: Option<&std::path::Path>,
+    quiet: bool,
+) -> Result<mixdown_core::mix::run::MixReport, String> {
+    use mixdown_core::mix::run;
+    let pb = stage_bar(quiet);
+    let result = run::run_mix(
+        job,
+        &|stage, frac| {
+            pb.set_message(stage.to_string());
+            pb.set_position((frac.clamp(0.0, 1.0) * 1000.0) as u64);
+        },
+        &|text: &str| {
+            if !quiet {
+                pb.suspend(|| print!("{text}"));
+            }
+        },
+    )
+    .map_err(|e| e.to_string());
+    pb.finish_and_clear();
+    let (report, _session) = result?;
+    if let Some(r) = report_path {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        run::write_text(r, &(json + "\n")).map_err(|e| e.to_string())?;
+    }
+    Ok(report)
+}
+
+fn mix_summary(
+    r: &mixdown_core::mix::run::MixReport,
+    a: &mixdown_core::mix::run::MixJob,
+) -> String {
     let o = &r.organisation;
     let mut s = format!(
-        "mixdown mix: {} ({} stems, {} Hz, {:.1} s) -> {}\n\n",
+        "\nmixdown mix: {} ({} stems, {} Hz, {:.1} s) -> {}\n\n",
         a.stems.display(),
         o.stems.len(),
         o.sample_rate,
@@ -483,8 +505,11 @@ fn mix_summary(r: &mixdown_core::mix::run::MixReport, a: &MixArgs) -> String {
         "Image: low end correlation {}, mono fold-down {}, width {:.0}%, balance {}\n",
         im.low_end_correlation
             .map_or("n/a".into(), |v| format!("{v:.2}")),
-        im.mono_loss_lu
-            .map_or("n/a".into(), |v| format!("-{v:.1} LU")),
+        im.mono_loss_lu.map_or("n/a".into(), |v| if v < 0.05 {
+            "loses nothing".to_string()
+        } else {
+            format!("loses {v:.1} LU")
+        }),
         im.width * 100.0,
         im.balance_db
             .map_or("n/a".into(), |v| format!("{v:+.1} dB"))
@@ -520,7 +545,8 @@ fn mix_summary(r: &mixdown_core::mix::run::MixReport, a: &MixArgs) -> String {
             );
         }
     }
-    for n in &r.notes {
+    // (the organisation's notes were shown before the work started)
+    for n in r.notes.iter().filter(|n| !r.organisation.notes.contains(n)) {
         s += &format!("Note: {n}\n");
     }
     if let Some(p) = &a.session {
@@ -595,8 +621,8 @@ fn cmd_demo(a: DemoArgs) -> Result<(), String> {
         let p = stems_dir.join(format!("{}.wav", stem.name));
         write_file(&p, &stem.buffer, &spec).map_err(|e| e.to_string())?;
     }
-    let mix_path = a.out.join("mix.wav");
-    write_file(&mix_path, &song.rough_mix(), &spec).map_err(|e| e.to_string())?;
+    let rough_path = a.out.join("rough-mix.wav");
+    write_file(&rough_path, &song.rough_mix(), &spec).map_err(|e| e.to_string())?;
     if !a.quiet {
         println!(
             "mixdown demo: synthesised a {:.0} s song at {:.0} BPM ({} stems) in {}",
@@ -605,32 +631,29 @@ fn cmd_demo(a: DemoArgs) -> Result<(), String> {
             song.stems.len(),
             stems_dir.display()
         );
-        println!("Rough mix (unmastered): {}\n", mix_path.display());
+        println!(
+            "A rough mix for comparison (stems at home-studio levels, unmastered): {}",
+            rough_path.display()
+        );
     }
-    let master_path = a.out.join("master.wav");
-    let report_path = a.out.join("report.json");
-    let job = MasterJob {
-        input: mix_path.clone(),
-        output: master_path.clone(),
-        options: opts,
-        sample_rate: None,
+    let job = mixdown_core::mix::run::MixJob {
+        stems: stems_dir.clone(),
+        output: a.out.join("mix.wav"),
+        master: Some(opts),
+        session: Some(a.out.join("session.toml")),
+        stems_out: Some(a.out.join("processed")),
+        roles: Vec::new(),
+        presences: Vec::new(),
         bit_depth: Some(24),
     };
-    let pb = progress_bar(a.quiet);
-    let report = master::run(&job, &|stage, frac| {
-        let (lo, hi) = stage_span(stage);
-        pb.set_message(stage.to_string());
-        pb.set_position(((lo + (hi - lo) * frac) * 1000.0) as u64);
-    })
-    .map_err(|e| e.to_string());
-    pb.finish_and_clear();
-    let report = report?;
-    write_report(&report_path, &report, &[&mix_path])?;
+    let report_path = a.out.join("report.json");
+    let report = mix_and_report(&job, Some(&report_path), a.quiet)?;
     if !a.quiet {
-        print!("{}", report.summary());
+        print!("{}", mix_summary(&report, &job));
         println!(
-            "Master: {}\nReport: {}",
-            master_path.display(),
+            "Mixed and mastered: {}\nProcessed stems: {}\nReport: {}",
+            job.output.display(),
+            a.out.join("processed").display(),
             report_path.display()
         );
     }

@@ -518,10 +518,35 @@ fn master_mix(
     }
 }
 
-/// Run `mixdown mix`.
+/// The organisation as a table a musician reads: each track, its role, presence and why.
+pub fn organisation_text(session: &Session, guesses: &[RoleGuess], org: &Organisation) -> String {
+    let mut s = format!(
+        "{} tracks at {} Hz, {:.1} s:\n",
+        session.tracks.len(),
+        session.sample_rate,
+        session.frames as f64 / session.sample_rate.max(1) as f64
+    );
+    for (t, g) in session.tracks.iter().zip(guesses) {
+        s += &format!(
+            "  {:<24} {:<16} {:<11} {}\n",
+            t.name,
+            t.role.name(),
+            t.presence.name(),
+            g.why
+        );
+    }
+    for n in &org.notes {
+        s += &format!("  note: {n}\n");
+    }
+    s
+}
+
+/// Run `mixdown mix`. `announce` receives the organisation (tracks, roles, presence) as soon as
+/// it is decided, before the long work.
 pub fn run_mix(
     job: &MixJob,
     progress: &(dyn Fn(&str, f64) + Sync),
+    announce: &(dyn Fn(&str) + Sync),
 ) -> Result<(MixReport, Session)> {
     let spec = output_spec(&job.output, job.bit_depth)?;
     crate::master::run::check_output_path(&job.output, &[])?;
@@ -559,6 +584,7 @@ pub fn run_mix(
         guesses,
         targets,
     } = decide_session(&org, &files, &audio, job, &session_dir, progress)?;
+    announce(&organisation_text(&session, &guesses, &org));
     // the input as it arrived: masking of the plain sum
     let names: Vec<String> = session.tracks.iter().map(|t| t.name.clone()).collect();
     let input_frames: Vec<_> = feats
