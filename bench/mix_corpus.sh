@@ -24,6 +24,7 @@ if [ "$WHAT" = balance ] || [ "$WHAT" = all ]; then
     "$PY" "$SHARED/bench/mixeval.py" --corpus "$SHARED/corpus" --perturb "$seed" --work "$WORK/bal$seed" \
       --run "$BIN mix {stems} --stems-out {out} -o {out}/mix.wav --report {out}/report.json -q" \
       | "$PY" "$HERE/mixtable.py"
+    "$PY" "$HERE/mixreport.py" "$WORK/bal$seed/out"
   done
 fi
 
