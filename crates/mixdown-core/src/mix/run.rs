@@ -160,10 +160,19 @@ fn decide_session(
         .par_iter()
         .map(|&i| {
             let plan = cleanup::analyse_and_plan(&audio[i]);
-            let mut cleaned = audio[i].clone();
-            cleanup::apply(&mut cleaned, &plan);
-            let f = features::measure(&cleaned);
-            let c = roles::content_features(&cleaned);
+            // measure the track as the strip will see it (a copy only when cleaned)
+            let needs_cleaning = plan.dc.is_some()
+                || plan.hum.is_some()
+                || plan.denoise.is_some()
+                || plan.gate.is_some();
+            let cleaned_copy = needs_cleaning.then(|| {
+                let mut c = audio[i].clone();
+                cleanup::apply(&mut c, &plan);
+                c
+            });
+            let cleaned = cleaned_copy.as_ref().unwrap_or(&audio[i]);
+            let f = features::measure(cleaned);
+            let c = roles::content_features(cleaned);
             let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress("analyse tracks", k as f64 / active.len() as f64);
             (plan, f, c)
@@ -383,18 +392,19 @@ fn set_returns_and_trim(session: &mut Session, parts: &super::render::MixParts) 
     let m = finish_mix(session, parts);
     let power = |x: &[f32]| x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>();
     let (pl, pr) = (power(&m.mix.channels[0]), power(&m.mix.channels[1]));
-    drop(m);
     if pl > 0.0 && pr > 0.0 {
         let lean = 10.0 * (pl / pr).log10();
         if lean.abs() > 0.25 {
             session.mix_bus.balance_db = r2(lean.clamp(-6.0, 6.0));
         }
     }
-    // headroom: the mix's true peak at MIX_PEAK_DBFS
-    let m = finish_mix(session, parts);
+    // headroom: the mix's true peak at MIX_PEAK_DBFS (the balance raises one side by at most
+    // half of it)
     let tp = crate::analysis::true_peak_linear(&m.mix);
+    drop(m);
     if tp > 0.0 {
-        session.mix_bus.trim_db = r2(MIX_PEAK_DBFS - 20.0 * (tp as f64).log10());
+        session.mix_bus.trim_db =
+            r2(MIX_PEAK_DBFS - 20.0 * (tp as f64).log10() - session.mix_bus.balance_db.abs() / 2.0);
     }
 }
 
