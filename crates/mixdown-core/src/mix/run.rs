@@ -378,12 +378,20 @@ fn set_returns_and_trim(session: &mut Session, parts: &super::render::MixParts) 
         let v: Vec<&[f32]> = x.iter().map(|c| c.as_slice()).collect();
         Loudness::measure(&v, sr).integrated_lufs
     };
-    let dry = meas(&parts.dry);
+    let (dry, (rev, del)) = rayon::join(
+        || meas(&parts.dry),
+        || {
+            rayon::join(
+                || parts.reverb.as_ref().and_then(meas),
+                || parts.delay.as_ref().and_then(meas),
+            )
+        },
+    );
     // reverb 16 LU and delay 20 LU under the dry mix: together about 14.5 LU under it
-    if let (Some(d), Some(w)) = (dry, parts.reverb.as_ref().and_then(meas)) {
+    if let (Some(d), Some(w)) = (dry, rev) {
         session.buses.reverb.return_db = r2((d - 16.0 - w).clamp(-60.0, 12.0));
     }
-    if let (Some(d), Some(w)) = (dry, parts.delay.as_ref().and_then(meas)) {
+    if let (Some(d), Some(w)) = (dry, del) {
         session.buses.delay.return_db = r2((d - 20.0 - w).clamp(-60.0, 12.0));
     }
     // image balance: what is left of a left/right lean after the pans, evened out
@@ -429,8 +437,7 @@ fn image_of(mix: &AudioBuffer, an: &Analysis) -> Image {
 }
 
 fn restraint_of(session: &Session, out: &MixOutput) -> Restraint {
-    let dry = lufs(&out.dry);
-    let ret = lufs(&out.returns);
+    let (dry, ret) = rayon::join(|| lufs(&out.dry), || lufs(&out.returns));
     let probe: Vec<f64> = (0..200)
         .map(|i| 20.0 * 1000f64.powf(i as f64 / 199.0))
         .collect();
@@ -682,10 +689,10 @@ pub fn run_mix(
     crate::timing::mark("mix: returns and trim");
     let out = finish_mix(&session, &parts);
     drop(parts);
-    let mix_analysis = analyse(&out.mix);
+    let (mix_analysis, restraint) =
+        rayon::join(|| analyse(&out.mix), || restraint_of(&session, &out));
     crate::timing::mark("mix: analysed");
     let image = image_of(&out.mix, &mix_analysis);
-    let restraint = restraint_of(&session, &out);
     let results = out.tracks.clone();
     let mix = out.mix;
     drop(out.dry);
