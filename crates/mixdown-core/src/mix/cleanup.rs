@@ -7,8 +7,9 @@
 //!
 //! # What is measured and how it is decided
 //!
-//! * **DC offset**: the mean of each channel. Removed (10 Hz high-pass) when it is above
-//!   [`DC_MIN_DBFS`].
+//! * **DC offset**: the mean of each channel, always measured. Removed here (10 Hz high-pass)
+//!   only when it is gross, above [`DC_MIN_DBFS`]; a smaller one is left to the channel strip's
+//!   role high-pass, which removes it anyway.
 //! * **Hum**: one Hann-windowed FFT of the whole track decimated to 2.4 kHz (a few thousandths
 //!   of a Hz per bin, see [`mixdown_dsp::cleanup::hum::scan`]). A harmonic counts when it stands
 //!   [`HUM_PROMINENCE_DB`] above its neighbourhood (1-4 Hz away). At that resolution only a
@@ -97,8 +98,11 @@ pub struct CleanupMeasurements {
 /// The reason given when nothing is needed.
 pub const NOTHING_NEEDED: &str = "no clean-up needed";
 
-/// A DC offset above this is removed, dBFS (0.1 % of full scale).
-pub const DC_MIN_DBFS: f64 = -60.0;
+/// A DC offset above this is removed here, dBFS (10 % of full scale: a recording fault). A
+/// smaller one is only measured: the channel strip's role high-pass (20 Hz or more) removes it
+/// anyway, and a synthesised or sampled stem often sits a little off zero without anything
+/// being wrong with it.
+pub const DC_MIN_DBFS: f64 = -20.0;
 /// High-pass used to remove a DC offset, Hz.
 pub const DC_HIGHPASS_HZ: f64 = 10.0;
 /// A hum harmonic counts when it stands this far above its neighbourhood, dB.
@@ -389,7 +393,7 @@ pub fn analyse_and_plan(track: &AudioBuffer) -> CleanupPlan {
     m.loud_dbfs = percentile(&wl.levels, 0.95).map(round1);
     m.quiet_dbfs = percentile(&wl.levels, 0.10).map(round1);
     if wl.levels.is_empty() {
-        plan.why.push(format!("{NOTHING_NEEDED} (digital silence)"));
+        plan.why.push(NOTHING_NEEDED.into());
         return plan;
     }
     let loud = m.loud_dbfs.unwrap_or(-300.0);
