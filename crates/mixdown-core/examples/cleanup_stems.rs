@@ -9,7 +9,9 @@
 
 use mixdown_core::io::decode::decode_file;
 use mixdown_core::io::encode::{write_file, EncodeSpec, FileFormat, SampleFormat};
-use mixdown_core::mix::cleanup::{analyse_and_plan, apply, hiss_diagnostics, hum_diagnostics};
+use mixdown_core::mix::cleanup::{
+    analyse_and_plan, apply, hiss_diagnostics, hum_diagnostics, hum_score,
+};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -101,22 +103,18 @@ fn run(inp: &Path, out: &Path, verbose: bool, plan_only: bool) -> Result<(), Str
                 let peaks: Vec<String> = c
                     .peaks
                     .iter()
-                    .filter(|p| p.prominence_db >= 10.0)
                     .map(|p| {
                         format!(
-                            "{}:{:.0}dBFS/p{:.0}/d{:.0}/q{:.0}",
-                            p.harmonic,
-                            p.level_dbfs,
-                            p.prominence_db,
-                            p.dominance_db,
-                            p.quiet_db.unwrap_or(-99.0)
+                            "{}:{:.0}dBFS/p{:.1}/d{:.1}",
+                            p.harmonic, p.level_dbfs, p.prominence_db, p.dominance_db
                         )
                     })
                     .collect();
                 println!(
-                    "    hum {:.0} ({:.4} Hz): {}",
+                    "    hum {:.0} ({:.4} Hz) score {:.1}: {}",
                     c.mains_hz,
                     c.fundamental_hz,
+                    hum_score(c),
                     peaks.join(" ")
                 );
             }
