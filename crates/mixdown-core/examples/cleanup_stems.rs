@@ -85,15 +85,11 @@ fn run(inp: &Path, out: &Path, verbose: bool, plan_only: bool) -> Result<(), Str
                 let bands: Vec<String> = (0..stats.band_hz.len())
                     .map(|b| {
                         format!(
-                            "{:.0}:{:.0}/{:.1}{}",
+                            "{:.0}:{:.1}/{:.1}/{:.1}",
                             stats.band_hz[b],
                             stats.floor_dbfs[b],
                             stats.spread_db[b],
-                            if stats.spread_db[b] <= stats.noise_spread_db[b] + 2.0 {
-                                "*"
-                            } else {
-                                ""
-                            }
+                            stats.noise_spread_db[b]
                         )
                     })
                     .collect();

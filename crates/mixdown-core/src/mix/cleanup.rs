@@ -24,16 +24,20 @@
 //!   wide for a hum that holds steady over the track, [`HUM_WIDTH_HZ`] for one that wanders
 //!   (or when that cannot be told).
 //! * **Hiss**: per 1/3-octave band the floor of the band's power over the track and how much the
-//!   band moves above that floor (see [`mixdown_dsp::cleanup::noise::measure`]). Bands that
-//!   sit on a steady floor (spread like that of noise) give the noise profile; a straight line
-//!   through their spectral density (dB over log-frequency) extends it to the other bands,
-//!   never above what those bands measured. The result is hiss when it covers enough bands
-//!   ([`HISS_MIN_BANDS`]), is smooth (broadband), lies at least [`HISS_BELOW_MUSIC_DB`] below
-//!   the music's loud passages (otherwise the "floor" is the music itself: a wall of
-//!   distorted guitar or a ringing ride cymbal is steady too) and above [`HISS_MIN_DBFS`]
-//!   (below that it is inaudible; 16-bit quantisation noise sits at -101 dBFS).
-//!   The hiss is measured after the hum is removed. Digital silence is not noise and is left
-//!   out of every measurement.
+//!   band moves above that floor (see [`mixdown_dsp::cleanup::noise::measure`]). A band's floor
+//!   is the noise where the band rests at least a tenth of the time, and above it where music
+//!   always sounds, so the noise spectrum is the lower envelope of the floors: a straight line
+//!   of spectral density over log-frequency fitted to them, dropping those above it. It is hiss
+//!   when the floors of many bands lie on that line within [`HISS_ON_DB`] (music floors are as
+//!   irregular as the music): [`HISS_MIN_ON_BANDS`] with [`HISS_MIN_STEADY_ON`] of them steady
+//!   like noise, or [`HISS_MIN_STEADY_ALONE`] steady ones (music that never rests leaves only the
+//!   highest bands to the noise), or [`HISS_MIN_ON_ALONE`] at all; when the line is smooth
+//!   ([`HISS_MAX_SCATTER_DB`]) and not too steep; when it lies at least [`HISS_BELOW_MUSIC_DB`]
+//!   below the music's loud passages and above [`HISS_MIN_DBFS`] (below that it is inaudible;
+//!   16-bit quantisation noise sits at -101 dBFS). On the untouched corpus no stem comes close
+//!   except a synthesised one whose floor is a renderer's noise at -101 dBFS. The bands that
+//!   hold the harmonics of a hum found are left to the line. Digital silence is not noise and
+//!   is left out of every measurement.
 //! * **Gate**: only with hiss, and only when the track has passages that drop to that noise
 //!   floor (pauses between phrases): then, after the denoiser, a gate closes below the noise
 //!   floor's level.
@@ -145,14 +149,28 @@ pub const HUM_STEADY_WIDTH_HZ: f64 = 0.06;
 pub const HUM_STEADY_WANDER: f64 = 0.1;
 /// A band is steady when its spread is at most this much above that of pure noise, dB.
 pub const STEADY_TOLERANCE_DB: f64 = 2.0;
-/// Steady bands needed for hiss.
-pub const HISS_MIN_BANDS: usize = 4;
+/// A band's floor lies on the noise spectrum within this, dB.
+pub const HISS_ON_DB: f64 = 2.0;
+/// Hiss needs this many bands on the noise spectrum ...
+pub const HISS_MIN_ON_BANDS: usize = 12;
+/// ... of which this many steady,
+pub const HISS_MIN_STEADY_ON: usize = 2;
+/// ... or this many steady bands on it (music that never rests leaves only a few bands, often
+/// the highest, to the noise).
+pub const HISS_MIN_STEADY_ALONE: usize = 5;
+/// ... or this many bands on it, steady or not (a noise under music that never quite rests,
+/// such as a hi-hat playing all through: every band's floor is the noise, but none is still).
+pub const HISS_MIN_ON_ALONE: usize = 20;
+/// Largest scatter of those bands around the noise spectrum, dB RMS.
+pub const HISS_MAX_SCATTER_DB: f64 = 1.25;
+/// Slope of the noise spectrum's density, dB per octave: from steeper than pink ...
+pub const HISS_MIN_SLOPE: f64 = -6.0;
+/// ... to rising (white is 0).
+pub const HISS_MAX_SLOPE: f64 = 3.0;
 /// Hiss quieter than this is left alone, dBFS.
 pub const HISS_MIN_DBFS: f64 = -80.0;
 /// A floor closer than this to the loud passages is the music, not hiss, dB.
-pub const HISS_BELOW_MUSIC_DB: f64 = 25.0;
-/// Largest scatter of the steady bands around a smooth spectrum, dB RMS.
-pub const HISS_MAX_SCATTER_DB: f64 = 3.0;
+pub const HISS_BELOW_MUSIC_DB: f64 = 20.0;
 /// Cut applied where there is only noise, dB.
 pub const DENOISE_FLOOR_DB: f64 = -25.0;
 /// A bin opens this far above the noise profile, dB.
@@ -321,11 +339,33 @@ pub fn hum_diagnostics(track: &AudioBuffer) -> HumScan {
 struct FoundHiss {
     profile: NoiseProfile,
     total_dbfs: f64,
+    /// Bands whose floor lies on the fitted noise spectrum.
+    on_bands: usize,
+    /// ... of which steady.
     steady_bands: usize,
 }
 
-/// Fits the hiss profile, or says why there is none (for diagnostics).
-fn find_hiss(stats: &NoiseStats, sample_rate: u32) -> Result<FoundHiss, String> {
+/// Line (intercept, slope) through points by least squares.
+fn fit_line(p: &[(f64, f64)]) -> (f64, f64) {
+    let n = p.len().max(1) as f64;
+    let mx = p.iter().map(|q| q.0).sum::<f64>() / n;
+    let my = p.iter().map(|q| q.1).sum::<f64>() / n;
+    let sxx: f64 = p.iter().map(|q| (q.0 - mx).powi(2)).sum();
+    let sxy: f64 = p.iter().map(|q| (q.0 - mx) * (q.1 - my)).sum();
+    let slope = if sxx > 1e-9 { sxy / sxx } else { 0.0 };
+    (my - slope * mx, slope)
+}
+
+/// Fits the hiss profile, or says why there is none (for diagnostics). `exclude` marks bands
+/// not to use (those that hold hum harmonics).
+///
+/// Every band's floor (the low percentile of its power over the track) is either the noise,
+/// where the band rests at least a tenth of the time, or above it, where music always sounds.
+/// So the noise spectrum is the lower envelope of the floors: a straight line of spectral
+/// density over log-frequency is fitted to them, dropping those above it, until it settles. It
+/// is hiss when the floors of many bands lie on that line (music floors are as irregular as
+/// the music), some of them steady like noise, and the line is smooth and not too steep.
+fn find_hiss(stats: &NoiseStats, sample_rate: u32, exclude: &[bool]) -> Result<FoundHiss, String> {
     let nb = stats.band_hz.len();
     if stats.frames < 20 {
         return Err("too few frames".into());
@@ -334,65 +374,74 @@ fn find_hiss(stats: &NoiseStats, sample_rate: u32) -> Result<FoundHiss, String> 
         let (lo, hi) = noise::band_edges(b, sample_rate);
         db((hi - lo).max(1e-9))
     };
-    let steady: Vec<usize> = (0..nb)
+    let x = |b: usize| (stats.band_hz[b] / 1000.0).log2();
+    let valid: Vec<usize> = (0..nb)
         .filter(|&b| {
             stats.bins[b] >= 2
                 && stats.floor_dbfs[b] > -200.0
-                && stats.spread_db[b] <= stats.noise_spread_db[b] + STEADY_TOLERANCE_DB
+                && !exclude.get(b).copied().unwrap_or(false)
         })
         .collect();
-    if steady.len() < HISS_MIN_BANDS {
-        return Err(format!("{} steady bands", steady.len()));
+    if valid.len() < HISS_MIN_ON_BANDS {
+        return Err(format!("{} bands to measure", valid.len()));
     }
-    // density (dB per Hz) over log2 frequency, fitted by a line; outliers dropped once
-    let pts: Vec<(f64, f64)> = steady
-        .iter()
-        .map(|&b| {
-            (
-                (stats.band_hz[b] / 1000.0).log2(),
-                stats.floor_dbfs[b] - width_db(b),
-            )
-        })
-        .collect();
-    let fit = |p: &[(f64, f64)]| -> (f64, f64) {
-        let n = p.len() as f64;
-        let mx = p.iter().map(|q| q.0).sum::<f64>() / n;
-        let my = p.iter().map(|q| q.1).sum::<f64>() / n;
-        let sxx: f64 = p.iter().map(|q| (q.0 - mx).powi(2)).sum();
-        let sxy: f64 = p.iter().map(|q| (q.0 - mx) * (q.1 - my)).sum();
-        let slope = if sxx > 1e-9 { sxy / sxx } else { 0.0 };
-        (my - slope * mx, slope)
-    };
-    let (a, s) = fit(&pts);
-    let kept: Vec<(f64, f64)> = pts
+    let steady = |b: usize| stats.spread_db[b] <= stats.noise_spread_db[b] + STEADY_TOLERANCE_DB;
+    let dens = |b: usize| stats.floor_dbfs[b] - width_db(b);
+    // lower envelope: refit on the bands not above the line, tightening the margin
+    let mut kept = valid.clone();
+    let mut line = (0.0, 0.0);
+    for margin in [8.0, 5.0, HISS_ON_DB, HISS_ON_DB, HISS_ON_DB, HISS_ON_DB] {
+        let pts: Vec<(f64, f64)> = kept.iter().map(|&b| (x(b), dens(b))).collect();
+        if pts.len() < 2 {
+            return Err("no noise spectrum under the music".into());
+        }
+        line = fit_line(&pts);
+        let next: Vec<usize> = valid
+            .iter()
+            .copied()
+            .filter(|&b| dens(b) - (line.0 + line.1 * x(b)) <= margin)
+            .collect();
+        if next == kept && margin <= HISS_ON_DB {
+            break;
+        }
+        kept = next;
+    }
+    let (a, slope) = line;
+    let resid = |b: usize| dens(b) - (a + slope * x(b));
+    let on: Vec<usize> = valid
         .iter()
         .copied()
-        .filter(|q| (q.1 - (a + s * q.0)).abs() <= 6.0)
+        .filter(|&b| resid(b).abs() <= HISS_ON_DB)
         .collect();
-    if kept.len() < HISS_MIN_BANDS {
-        return Err("steady bands do not form a smooth spectrum".into());
+    let steady_on = on.iter().filter(|&&b| steady(b)).count();
+    let scatter =
+        (on.iter().map(|&b| resid(b).powi(2)).sum::<f64>() / on.len().max(1) as f64).sqrt();
+    let enough = (on.len() >= HISS_MIN_ON_BANDS && steady_on >= HISS_MIN_STEADY_ON)
+        || steady_on >= HISS_MIN_STEADY_ALONE
+        || on.len() >= HISS_MIN_ON_ALONE;
+    if !enough {
+        return Err(format!(
+            "{} bands on a noise spectrum, {} of them steady",
+            on.len(),
+            steady_on
+        ));
     }
-    let (a, s) = fit(&kept);
-    let scatter = (kept
-        .iter()
-        .map(|q| (q.1 - (a + s * q.0)).powi(2))
-        .sum::<f64>()
-        / kept.len() as f64)
-        .sqrt();
     if scatter > HISS_MAX_SCATTER_DB {
         return Err(format!("scatter {scatter:.1} dB"));
     }
-    if !(-6.0..=4.0).contains(&s) {
-        return Err(format!("slope {s:.1} dB/oct"));
+    if !(HISS_MIN_SLOPE..=HISS_MAX_SLOPE).contains(&slope) {
+        return Err(format!("slope {slope:.1} dB/oct"));
     }
     let band_dbfs: Vec<f64> = (0..nb)
         .map(|b| {
-            let model = a + s * (stats.band_hz[b] / 1000.0).log2() + width_db(b);
+            let model = a + slope * x(b) + width_db(b);
             let measured = stats.floor_dbfs[b];
-            if steady.contains(&b) {
-                measured.min(model + 6.0)
-            } else {
+            if on.contains(&b) {
+                measured
+            } else if measured > -200.0 && !exclude.get(b).copied().unwrap_or(false) {
                 model.min(measured)
+            } else {
+                model
             }
         })
         .map(|d| (d * 10.0).round() / 10.0)
@@ -402,7 +451,8 @@ fn find_hiss(stats: &NoiseStats, sample_rate: u32) -> Result<FoundHiss, String> 
     Ok(FoundHiss {
         profile,
         total_dbfs,
-        steady_bands: kept.len(),
+        on_bands: on.len(),
+        steady_bands: steady_on,
     })
 }
 
@@ -410,7 +460,8 @@ fn find_hiss(stats: &NoiseStats, sample_rate: u32) -> Result<FoundHiss, String> 
 pub fn hiss_diagnostics(track: &AudioBuffer) -> (NoiseStats, Result<(f64, usize), String>) {
     let views: Vec<&[f32]> = track.channels.iter().map(|c| c.as_slice()).collect();
     let stats = noise::measure(&views, track.sample_rate, NOISE_FRAMES);
-    let r = find_hiss(&stats, track.sample_rate).map(|h| (h.total_dbfs, h.steady_bands));
+    let exclude = vec![false; stats.band_hz.len()];
+    let r = find_hiss(&stats, track.sample_rate, &exclude).map(|h| (h.total_dbfs, h.on_bands));
     (stats, r)
 }
 
@@ -493,32 +544,30 @@ pub fn analyse_and_plan(track: &AudioBuffer) -> CleanupPlan {
         plan.hum = Some(h.params.clone());
     }
 
-    // hiss, measured on the track without its hum
-    let cleaned;
-    let measured_on = if plan.hum.is_some() || plan.dc.is_some() {
-        let mut c = track.clone();
-        let partial = CleanupPlan {
-            denoise: None,
-            gate: None,
-            ..plan.clone()
-        };
-        apply(&mut c, &partial);
-        cleaned = c;
-        &cleaned
-    } else {
-        track
-    };
-    let views: Vec<&[f32]> = measured_on.channels.iter().map(|c| c.as_slice()).collect();
+    // hiss; the bands that hold the harmonics of a hum found are left to the fitted spectrum
+    let views: Vec<&[f32]> = track.channels.iter().map(|c| c.as_slice()).collect();
     let stats = noise::measure(&views, sr, NOISE_FRAMES);
-    if let Ok(h) = find_hiss(&stats, sr) {
+    let exclude: Vec<bool> = (0..stats.band_hz.len())
+        .map(|b| {
+            plan.hum.as_ref().is_some_and(|h| {
+                let (lo, hi) = noise::band_edges(b, sr);
+                (1..=h.harmonics).any(|k| {
+                    let f = k as f64 * h.fundamental_hz;
+                    f >= lo * 0.9 && f <= hi * 1.1
+                })
+            })
+        })
+        .collect();
+    if let Ok(h) = find_hiss(&stats, sr, &exclude) {
         let m = &mut plan.measured;
         let below = loud - h.total_dbfs;
         if h.total_dbfs >= HISS_MIN_DBFS && below >= HISS_BELOW_MUSIC_DB {
             m.noise_floor_dbfs = Some(round1(h.total_dbfs));
             plan.why.push(format!(
-                "steady hiss at {:.0} dBFS ({:.0} dB below the loud passages, {} bands): \
-                 spectral noise reduction, {:.0} dB where there is only noise",
-                h.total_dbfs, below, h.steady_bands, DENOISE_FLOOR_DB
+                "steady hiss at {:.0} dBFS ({:.0} dB below the loud passages; {} bands sit on its \
+                 spectrum, {} of them steady): spectral noise reduction, {:.0} dB where there is \
+                 only noise",
+                h.total_dbfs, below, h.on_bands, h.steady_bands, DENOISE_FLOOR_DB
             ));
             plan.denoise = Some(DenoiseParams {
                 profile: h.profile,
