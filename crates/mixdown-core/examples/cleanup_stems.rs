@@ -9,7 +9,9 @@
 
 use mixdown_core::io::decode::decode_file;
 use mixdown_core::io::encode::{write_file, EncodeSpec, FileFormat, SampleFormat};
-use mixdown_core::mix::cleanup::{analyse_and_plan, apply, hiss_diagnostics, hum_diagnostics};
+use mixdown_core::mix::cleanup::{
+    analyse_and_plan, apply, hiss_diagnostics, hum_diagnostics, hum_score,
+};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -83,15 +85,11 @@ fn run(inp: &Path, out: &Path, verbose: bool, plan_only: bool) -> Result<(), Str
                 let bands: Vec<String> = (0..stats.band_hz.len())
                     .map(|b| {
                         format!(
-                            "{:.0}:{:.0}/{:.1}{}",
+                            "{:.0}:{:.1}/{:.1}/{:.1}",
                             stats.band_hz[b],
                             stats.floor_dbfs[b],
                             stats.spread_db[b],
-                            if stats.spread_db[b] <= stats.noise_spread_db[b] + 2.0 {
-                                "*"
-                            } else {
-                                ""
-                            }
+                            stats.noise_spread_db[b]
                         )
                     })
                     .collect();
@@ -101,22 +99,18 @@ fn run(inp: &Path, out: &Path, verbose: bool, plan_only: bool) -> Result<(), Str
                 let peaks: Vec<String> = c
                     .peaks
                     .iter()
-                    .filter(|p| p.prominence_db >= 10.0)
                     .map(|p| {
                         format!(
-                            "{}:{:.0}dBFS/p{:.0}/d{:.0}/q{:.0}",
-                            p.harmonic,
-                            p.level_dbfs,
-                            p.prominence_db,
-                            p.dominance_db,
-                            p.quiet_db.unwrap_or(-99.0)
+                            "{}:{:.0}dBFS/p{:.1}/d{:.1}",
+                            p.harmonic, p.level_dbfs, p.prominence_db, p.dominance_db
                         )
                     })
                     .collect();
                 println!(
-                    "    hum {:.0} ({:.4} Hz): {}",
+                    "    hum {:.0} ({:.4} Hz) score {:.1}: {}",
                     c.mains_hz,
                     c.fundamental_hz,
+                    hum_score(c),
                     peaks.join(" ")
                 );
             }

@@ -6,32 +6,32 @@
 //! phases hardly change. For each harmonic `k` the remover
 //! 1. demodulates the signal by `e^{-j·2π·k·f0·n/fs}` and averages it over blocks of one mains
 //!    period (a box filter whose nulls sit on the other harmonics and on the mirror image),
-//!    giving the harmonic's complex amplitude ten-odd times per second... (one value per period);
+//!    giving the harmonic's complex amplitude once per period;
 //! 2. smooths that sequence with a zero-phase low-pass of about `1 / width_hz` seconds (three
 //!    cascaded moving averages, normalised at the ends of the track), which keeps the steady hum
-//!    and averages away the music, whose phase relative to the harmonic keeps turning;
+//!    and averages away the music, whose phase relative to the harmonic keeps turning. The
+//!    average is weighted: each period counts in inverse proportion to the power near the
+//!    harmonic at that time, first of the signal, then (twice) of what the current estimate
+//!    leaves, as in a maximum-likelihood estimate of a sinusoid in noise of changing level. The
+//!    hum is learned where it is exposed (pauses, quiet notes) rather than under loud bass
+//!    notes, so that little of the music goes into the estimate and is subtracted with it;
 //! 3. rebuilds the harmonic from the smoothed amplitude (linearly interpolated to every sample)
-//!    and subtracts it.
+//!    and subtracts it. Periods of digital silence get no hum.
 //!
-//! Seen as a filter this is a notch of `width_hz` (-3 dB full width) at every harmonic with an
-//! exact zero at its centre, flat (within hundredths of a dB) a few widths away, zero phase
-//! (no phase distortion of the bass under the hum) and without the start-up transient of a
-//! recursive notch: the hum is removed from the first sample. A biquad notch narrow enough to
-//! leave a bass note 1 Hz away alone (Q ≈ 100 at 50 Hz) needs about a second to settle, during
-//! which the hum passes; widening it to settle faster cuts into the notes. The price of the
+//! Seen as a filter this is a notch of about `width_hz` at every harmonic with an exact zero at
+//! its centre, flat a few widths away, zero phase (no phase distortion of the bass under the
+//! hum) and without the start-up transient of a recursive notch: the hum is removed from the
+//! first sample. A biquad notch narrow enough to leave a bass note 1 Hz away alone (Q ≈ 100 at
+//! 50 Hz) needs about a second to settle, during which the hum passes. The price of the
 //! subtraction is that it works on whole channels (it is non-causal), which is how the mixer
 //! processes stems anyway.
 //!
 //! # Measurement
 //!
-//! [`scan`] decimates the track to about 2.4 kHz (triangular anti-alias window), takes one
-//! Hann-windowed FFT over its whole length (a few thousandths of a Hz per bin on a 3-minute
-//! track) and looks for peaks at the harmonics of 50 and 60 Hz. A steady hum concentrates all
-//! its energy in a handful of these bins, so it stands far above its neighbourhood, while music,
-//! which changes, spreads; the prominence is therefore itself a test of stationarity. The peak
-//! positions (interpolated) give the precise mains frequency.
+//! [`HumAnalyser`] (and [`scan`]) measure the harmonics of 50 and 60 Hz on a time-weighted
+//! spectrum of the whole track (a few hundredths of a hertz per bin); see [`HumAnalyser`].
 
-use super::{db_to_pow, pow_to_db};
+use super::pow_to_db;
 use realfft::num_complex::Complex;
 use realfft::RealFftPlanner;
 use serde::{Deserialize, Serialize};
@@ -81,7 +81,21 @@ pub struct HumRemover {
     smooth_len: usize,
     /// `harmonics × blocks` complex amplitudes.
     amp: Vec<Complex<f64>>,
+    /// Whether each block is digital silence.
+    silent: Vec<bool>,
+    scratch: SmoothScratch,
+}
+
+/// Scratch space of [`weighted_smooth`].
+#[derive(Clone, Debug, Default)]
+struct SmoothScratch {
     tmp: Vec<Complex<f64>>,
+    power: Vec<Complex<f64>>,
+    num: Vec<Complex<f64>>,
+    den: Vec<Complex<f64>>,
+    est: Vec<Complex<f64>>,
+    weight: Vec<f64>,
+    sorted: Vec<f64>,
 }
 
 impl HumRemover {
@@ -114,7 +128,8 @@ impl HumRemover {
             block,
             smooth_len,
             amp: Vec::new(),
-            tmp: Vec::new(),
+            silent: Vec::new(),
+            scratch: SmoothScratch::default(),
         }
     }
 
@@ -138,11 +153,12 @@ impl HumRemover {
         self.amp.clear();
         self.amp.resize(h * blocks, Complex::new(0.0, 0.0));
         self.demodulate(x, blocks);
+        self.silent.clear();
+        self.silent
+            .extend(x.chunks(m).map(|c| c.iter().all(|&v| v == 0.0)));
         for k in 0..h {
             let row = &mut self.amp[k * blocks..(k + 1) * blocks];
-            for _ in 0..3 {
-                moving_average(row, self.smooth_len, &mut self.tmp);
-            }
+            weighted_smooth(row, self.smooth_len, &self.silent, &mut self.scratch);
         }
         self.subtract(x, blocks);
     }
@@ -245,6 +261,157 @@ fn phasor(w: f64, n: usize) -> Complex<f64> {
     Complex::new(a.cos(), a.sin())
 }
 
+/// Smooths one harmonic's per-period amplitudes (three cascaded moving averages of `len`
+/// periods), weighting each period by the inverse of the power near the harmonic at that time,
+/// as a maximum-likelihood estimate of a slowly varying sinusoid in noise of changing level
+/// does: the hum's amplitude is learned mostly where little else sounds near it (where the
+/// music is loud, from the quieter periods around), so that less of the music goes into the
+/// estimate and is subtracted with it. The power is first that of the signal, then (twice)
+/// that of what is left after the current estimate, so that the periods where the hum is all
+/// there is count most. Digital silence gets no hum.
+fn weighted_smooth(row: &mut [Complex<f64>], len: usize, silent: &[bool], s: &mut SmoothScratch) {
+    if irls(row, len, silent, s) {
+        row.copy_from_slice(&s.est);
+    } else {
+        row.iter_mut().for_each(|v| *v = Complex::new(0.0, 0.0));
+    }
+}
+
+/// The reweighted estimate of [`weighted_smooth`]: leaves it in `s.est` and the final weights
+/// in `s.weight`. `false` if every period is silent.
+fn irls(row: &[Complex<f64>], len: usize, silent: &[bool], s: &mut SmoothScratch) -> bool {
+    let n = row.len();
+    s.est.clear();
+    s.est.resize(n, Complex::new(0.0, 0.0));
+    for _ in 0..=REMOVER_ITERATIONS {
+        // power near the harmonic (±12 Hz, over 0.2 s) of what the estimate leaves
+        s.power.clear();
+        s.power.extend(row.iter().zip(&s.est).map(|(&b, &e)| b - e));
+        moving_average_even(&mut s.power, WEIGHT_BAND_BLOCKS, &mut s.tmp);
+        for v in s.power.iter_mut() {
+            *v = Complex::new(v.norm_sqr(), 0.0);
+        }
+        moving_average(&mut s.power, WEIGHT_SMOOTH_BLOCKS | 1, &mut s.tmp);
+        s.sorted.clear();
+        s.sorted.extend(
+            s.power
+                .iter()
+                .zip(silent)
+                .filter(|(_, &z)| !z)
+                .map(|(p, _)| p.re),
+        );
+        if s.sorted.is_empty() {
+            return false;
+        }
+        let mid = s.sorted.len() / 2;
+        let median = *s
+            .sorted
+            .select_nth_unstable_by(mid, |a, b| a.total_cmp(b))
+            .1;
+        let floor = (median / REMOVER_WEIGHT_MAX_RATIO).max(1e-30);
+        s.weight.clear();
+        s.weight.extend((0..n).map(|i| {
+            if silent[i] {
+                0.0
+            } else {
+                floor / s.power[i].re.max(floor)
+            }
+        }));
+        let (weight, est) = (&s.weight, &mut s.est);
+        smooth_fixed(row, weight, len, &mut s.num, &mut s.den, &mut s.tmp, est);
+        for (e, &z) in s.est.iter_mut().zip(silent) {
+            if z {
+                *e = Complex::new(0.0, 0.0);
+            }
+        }
+    }
+    true
+}
+
+/// `est` = MA³(weight · row) / MA³(weight), three cascaded moving averages of `len`; zero where
+/// no weight reaches.
+fn smooth_fixed(
+    row: &[Complex<f64>],
+    weight: &[f64],
+    len: usize,
+    num: &mut Vec<Complex<f64>>,
+    den: &mut Vec<Complex<f64>>,
+    tmp: &mut Vec<Complex<f64>>,
+    est: &mut Vec<Complex<f64>>,
+) {
+    num.clear();
+    den.clear();
+    for (&v, &w) in row.iter().zip(weight) {
+        num.push(v * w);
+        den.push(Complex::new(w, 0.0));
+    }
+    for _ in 0..3 {
+        moving_average(num, len, tmp);
+        moving_average(den, len, tmp);
+    }
+    est.clear();
+    est.extend(num.iter().zip(den.iter()).map(|(&a, d)| {
+        if d.re > 0.0 {
+            a / d.re
+        } else {
+            Complex::new(0.0, 0.0)
+        }
+    }));
+}
+
+/// How far the reweighted estimate of a steady sinusoid at 0 Hz in `row` over each quarter of
+/// it strays from the estimate over the whole, relative to the latter: the largest such
+/// difference that the noise (what the estimate leaves) does not explain, 0 if all are
+/// explained.
+fn quarter_deviation(row: &[Complex<f64>]) -> Option<f64> {
+    let n = row.len();
+    if n < 8 {
+        return None;
+    }
+    let silent: Vec<bool> = row.iter().map(|v| v.norm_sqr() == 0.0).collect();
+    let mut s = SmoothScratch::default();
+    if !irls(row, 2 * n + 1, &silent, &mut s) {
+        return None;
+    }
+    // weighted mean and its variance (weights inverse to the local power of the rest)
+    let estimate = |range: std::ops::Range<usize>| -> Option<(Complex<f64>, f64)> {
+        let mut num = Complex::new(0.0, 0.0);
+        let mut den = 0.0f64;
+        let mut var = 0.0f64;
+        for i in range {
+            let w = s.weight[i];
+            num += row[i] * w;
+            den += w;
+            var += w * w * s.power[i].re;
+        }
+        (den > 0.0).then(|| (num / den, var / (den * den)))
+    };
+    let (whole, whole_var) = estimate(0..n)?;
+    if !(whole.norm() > 0.0) {
+        return None;
+    }
+    let mut worst = 0.0f64;
+    for q in 0..4 {
+        if let Some((a, var)) = estimate(q * n / 4..(q + 1) * n / 4) {
+            let d = (a - whole).norm_sqr();
+            if d > WANDER_SIGNIFICANCE * (var + whole_var) {
+                worst = worst.max(d.sqrt() / whole.norm());
+            }
+        }
+    }
+    Some(worst)
+}
+
+/// A quarter's estimate strays significantly when its squared difference from the whole is this
+/// many times the variance the noise gives it.
+const WANDER_SIGNIFICANCE: f64 = 16.0;
+
+/// Reweighting passes of the remover's estimate.
+const REMOVER_ITERATIONS: usize = 2;
+/// The remover's weights are capped at this many times the weight of a period at the median
+/// level of what the estimate leaves.
+const REMOVER_WEIGHT_MAX_RATIO: f64 = 1e4;
+
 /// Centred moving average of odd length `len`, averaging only the samples that exist near the
 /// ends (so a steady value stays exactly steady up to the edges).
 fn moving_average(row: &mut [Complex<f64>], len: usize, tmp: &mut Vec<Complex<f64>>) {
@@ -272,98 +439,124 @@ fn moving_average(row: &mut [Complex<f64>], len: usize, tmp: &mut Vec<Complex<f6
 // -------------------------------------------------------------------------------------------
 // measurement
 
-/// One harmonic as measured by [`scan`].
+/// One harmonic as measured by [`HumAnalyser`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HumPeak {
     /// 1 = fundamental.
     pub harmonic: u32,
-    /// Interpolated frequency of the peak, Hz.
+    /// Frequency at which it was measured (harmonic × fundamental), Hz.
     pub freq_hz: f64,
-    /// Level of the peak (its energy within ± the search width), dBFS (mean-square, so a
-    /// full-scale sine is -3.01 dBFS).
+    /// Level of the steady sinusoid at that frequency (its time-weighted coherent amplitude),
+    /// dBFS mean-square (a full-scale sine is -3.01 dBFS).
     pub level_dbfs: f64,
-    /// Peak energy over the energy the neighbourhood (1-4 Hz away) would put in the same
-    /// bins, dB.
+    /// Power of that sinusoid over the mean power the rest of the neighbourhood (1-4 Hz away)
+    /// puts into one analysis bin, dB: the line's signal-to-background ratio.
     pub prominence_db: f64,
-    /// Strongest bin of the peak over the strongest bin 0.3-4 Hz away, dB: a hum line stands
-    /// alone, while a pattern repeated at a steady tempo makes a comb of similar lines.
+    /// Power of the sinusoid over the second strongest other line 0.3-4 Hz away, dB (after the
+    /// sinusoid itself, with the sidebands the time weighting gives it, is subtracted): a hum
+    /// line stands alone, while a pattern repeated at a steady tempo makes a comb of similar
+    /// lines.
     pub dominance_db: f64,
-    /// Level of the harmonic in the quietest third of the track (1 s segments, median) relative
-    /// to its level over the whole track, dB: about 0 for hum, which is there all the time, and
-    /// very negative for a line that the music makes only while it plays. Measured only for
-    /// peaks at least [`STEADY_MIN_PROMINENCE_DB`] prominent.
-    pub quiet_db: Option<f64>,
 }
-
-/// Peaks less prominent than this are not checked for presence in the quiet passages, dB.
-pub const STEADY_MIN_PROMINENCE_DB: f64 = 10.0;
 
 /// The harmonics of one mains frequency (50 or 60 Hz).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HumCandidate {
     /// Nominal mains frequency, 50 or 60 Hz.
     pub mains_hz: f64,
-    /// Precise fundamental estimated from the prominent harmonics (nominal if none is).
+    /// Precise fundamental the harmonics were measured at.
     pub fundamental_hz: f64,
-    /// Harmonics 1.. up to about 1 kHz (or what the analysis band allows), in order.
+    /// Harmonics 1, 2, ... in order.
     pub peaks: Vec<HumPeak>,
+    /// How much the hum's amplitude and phase change over the track (measured by
+    /// [`HumAnalyser::harmonics`] only): the largest difference, relative to the hum, between
+    /// its estimate over a quarter of the track and over the whole, taken over the clearly
+    /// present harmonics. About 0 for a hum that holds steady; large for one whose frequency
+    /// wanders (and for one too buried in the music to tell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wander: Option<f64>,
 }
 
-/// Result of [`scan`]: the 50 Hz and 60 Hz candidates.
+/// Result of [`scan`]: the 50 Hz and 60 Hz candidates, harmonics 1 to [`SCAN_HARMONICS`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HumScan {
     pub candidates: Vec<HumCandidate>,
-    /// Frequency resolution of the scan (bin spacing), Hz.
+    /// Frequency resolution of the analysis (bin spacing at the fundamental), Hz.
     pub bin_hz: f64,
 }
 
-/// Decimated rate of the scan is at least this, Hz.
+/// Harmonics measured by [`scan`].
+pub const SCAN_HARMONICS: u32 = 6;
+/// The decimated rate of the analysis is at least this, Hz.
 const SCAN_RATE: f64 = 2400.0;
 /// Longest decimated signal analysed (about 7 minutes at 2.4 kHz); longer tracks are analysed
 /// on their middle part.
 const SCAN_MAX_LEN: usize = 1 << 20;
-/// Mains frequency tolerance when looking for the low harmonics: ±1 %.
+/// Mains frequency tolerance: ±1 %.
 const MAINS_TOLERANCE: f64 = 0.01;
-/// Harmonics above this are not scanned.
-const SCAN_MAX_HZ: f64 = 1000.0;
-/// Prominence needed to anchor the fundamental estimate, dB.
-const ANCHOR_DB: f64 = 12.0;
+/// Harmonics above this (or above 0.38 × the decimated rate) are not measured.
+pub const SCAN_MAX_HZ: f64 = 1000.0;
+/// Neighbourhood of a line: from this far ...
+const HOOD_NEAR_HZ: f64 = 1.0;
+/// ... to this far, Hz.
+const HOOD_FAR_HZ: f64 = 4.0;
+/// Rival lines are looked for from this far away, Hz.
+const RIVAL_NEAR_HZ: f64 = 0.3;
+/// Time resolution of the weighting, in mains periods (about 0.2 s).
+const WEIGHT_SMOOTH_BLOCKS: usize = 10;
+/// The band of the weighting: the baseband is averaged over this many periods first (±12 Hz).
+const WEIGHT_BAND_BLOCKS: usize = 4;
+/// Harmonics at least this prominent tell how steady the hum is, dB.
+const WANDER_MIN_PROMINENCE_DB: f64 = 25.0;
+/// Weights are capped at this many times the weight of a block at the median level.
+const WEIGHT_MAX_RATIO: f64 = 1000.0;
 
-/// Decimation factor of the scan for a sample rate.
+/// Decimation factor of the analysis for a sample rate.
 fn scan_decimation(sample_rate: u32) -> usize {
     ((f64::from(sample_rate) / SCAN_RATE).floor() as usize).max(1)
 }
 
-/// Triangular-window decimation by `d` of the channel mean: output m is centred on sample m·d.
+/// Triangular-window decimation by `d` of the channel mean: output m is the mean of the samples
+/// around m·d weighted by (d - |i - m·d|) / d². Linear time: the triangle is two boxes, computed
+/// from per-block sums.
 fn decimate_mean(channels: &[&[f32]], d: usize) -> Vec<f32> {
     let n = channels.first().map_or(0, |c| c.len());
-    let nch = channels.len().max(1) as f64;
-    let out_len = if n == 0 { 0 } else { (n - 1) / d + 1 };
-    // weights (d - |i|) / d² for i in -(d-1)..=(d-1), divided by the channel count
-    let w: Vec<f64> = (0..2 * d - 1)
-        .map(|j| {
-            let i = j as isize - (d as isize - 1);
-            (d as f64 - i.unsigned_abs() as f64) / (d as f64 * d as f64 * nch)
-        })
-        .collect();
-    let mut out = vec![0.0f32; out_len];
+    if n == 0 || channels.is_empty() {
+        return Vec::new();
+    }
+    let nch = channels.len() as f64;
+    let out_len = (n - 1) / d + 1;
+    let blocks = n.div_ceil(d);
+    // a[j] = Σ x over block j, b[j] = Σ t·x over block j (t = index within the block)
+    let mut a = vec![0.0f64; blocks];
+    let mut b = vec![0.0f64; blocks];
     for ch in channels {
-        for (m, o) in out.iter_mut().enumerate() {
-            let centre = m * d;
-            let lo = centre.saturating_sub(d - 1);
-            let hi = (centre + d).min(n);
-            let off = lo + (d - 1) - centre; // index into w of sample `lo`
-            let mut s = 0.0f64;
-            for (v, wj) in ch[lo..hi].iter().zip(&w[off..]) {
-                s += f64::from(*v) * wj;
+        for (j, blk) in ch.chunks(d).enumerate() {
+            let mut sa = 0.0f64;
+            let mut sb = 0.0f64;
+            for (t, &v) in blk.iter().enumerate() {
+                let v = f64::from(v);
+                sa += v;
+                sb += t as f64 * v;
             }
-            *o += s as f32;
+            a[j] += sa;
+            b[j] += sb;
         }
     }
-    out
+    let df = d as f64;
+    let norm = 1.0 / (df * df * nch);
+    (0..out_len)
+        .map(|m| {
+            // rising half from block m-1 (weight t / d²), falling half from block m
+            // (weight (d - t) / d²)
+            let rise = if m > 0 { b[m - 1] } else { 0.0 };
+            let fall = if m < blocks { df * a[m] - b[m] } else { 0.0 };
+            ((rise + fall) * norm) as f32
+        })
+        .collect()
 }
 
-/// Power response of the scan's decimation window at `f` Hz.
+/// Power response of the analysis' decimation window at `f` Hz.
 fn decimation_power(f: f64, d: usize, sample_rate: u32) -> f64 {
     if d <= 1 {
         return 1.0;
@@ -377,285 +570,531 @@ fn decimation_power(f: f64, d: usize, sample_rate: u32) -> f64 {
     s.powi(4)
 }
 
-/// The fine spectrum of a scan.
-struct FineSpectrum {
+/// |Σ_{i<len} e^{-j2π f i / rate}| / len: the amplitude response of a box average.
+fn box_response(f: f64, len: usize, rate: f64) -> f64 {
+    let x = PI * f / rate;
+    if x.sin().abs() < 1e-12 {
+        return 1.0;
+    }
+    ((len as f64 * x).sin() / (len as f64 * x.sin())).abs()
+}
+
+/// Power spectrum (all `n` bins) of a complex sequence zero-padded to `n`, from two real FFTs.
+fn complex_power(z: &[Complex<f64>], n: usize, planner: &mut RealFftPlanner<f64>) -> Vec<f64> {
+    let fft = planner.plan_fft_forward(n);
+    let mut re = fft.make_input_vec();
+    let mut im = fft.make_input_vec();
+    for (i, v) in z.iter().enumerate().take(n) {
+        re[i] = v.re;
+        im[i] = v.im;
+    }
+    let mut fr = fft.make_output_vec();
+    let mut fi = fft.make_output_vec();
+    fft.process(&mut re, &mut fr).expect("fft sizes match");
+    fft.process(&mut im, &mut fi).expect("fft sizes match");
+    let mut p = vec![0.0f64; n];
+    let half = n / 2;
+    for i in 0..=half {
+        // Z[i] = R[i] + j·I[i]
+        let (a, b) = (fr[i], fi[i]);
+        p[i] = (a.re - b.im).powi(2) + (a.im + b.re).powi(2);
+        if i > 0 && i < half {
+            // Z[n-i] = conj(R[i]) + j·conj(I[i])
+            p[n - i] = (a.re + b.im).powi(2) + (b.re - a.im).powi(2);
+        }
+    }
+    p
+}
+
+/// Σ z[m] e^{-j2π f m / rate}, the exact transform of `z` at `f`.
+fn dtft(z: &[Complex<f64>], f: f64, rate: f64) -> Complex<f64> {
+    let w = -2.0 * PI * f / rate;
+    let rot = Complex::new(w.cos(), w.sin());
+    let mut acc = Complex::new(0.0, 0.0);
+    for (c, chunk) in z.chunks(1024).enumerate() {
+        let mut ph = phasor(w, c * 1024);
+        for &v in chunk {
+            acc += v * ph;
+            ph *= rot;
+        }
+    }
+    acc
+}
+
+/// Measured properties of one line in a [`Band`].
+#[derive(Clone, Copy, Debug)]
+struct Line {
+    /// Coherent complex amplitude (baseband units: half the amplitude of the real sinusoid).
+    amp: Complex<f64>,
+    prominence_db: f64,
+    dominance_db: f64,
+}
+
+/// One harmonic's neighbourhood, demodulated to baseband and time-weighted.
+///
+/// The decimated track is multiplied by `e^{-j2π·centre·n/rate}` and averaged over blocks of one
+/// mains period (so the other harmonics fall on the nulls of the average), then over two blocks
+/// (a triangular low-pass against aliasing), giving a complex signal at the mains rate that
+/// holds the track within about ±25 Hz of the harmonic. Each block is then weighted by the
+/// inverse of the local power within ±12 Hz of the harmonic (smoothed over 0.2 s): the
+/// passages where little else sounds near the harmonic count most, as they do in a maximum
+/// likelihood estimate of a steady sinusoid in noise whose level changes. Hum, which is there
+/// all the time, gets the benefit; a note, which is there only while it sounds, does not.
+struct Band {
+    /// Block rate, Hz.
+    rate: f64,
+    /// Demodulation frequency, Hz.
+    centre_hz: f64,
+    /// Baseband signal, one value per mains period.
+    base: Vec<Complex<f64>>,
+    /// Weighted baseband signal (baseband · weight · Hann).
+    z: Vec<Complex<f64>>,
+    /// Weight · Hann of each block.
+    g: Vec<f64>,
+    sum_g: f64,
+    /// Power spectrum of `z`, `nfft` bins.
     power: Vec<f64>,
-    bin_hz: f64,
-    /// Converts summed bin power to mean-square: 2 / (N_fft · Σw²).
-    to_ms: f64,
+    nfft: usize,
+    /// Amplitude response of the block averages at the centre (for the level).
+    gain: f64,
 }
 
-impl FineSpectrum {
-    fn bin_of(&self, hz: f64) -> f64 {
-        hz / self.bin_hz
-    }
-
-    /// Peak near `centre_hz` within `± search_hz`, measured as described in [`HumPeak`].
-    fn peak(
-        &self,
-        centre_hz: f64,
-        search_hz: f64,
-        lobe_bins: usize,
-    ) -> Option<(f64, f64, f64, f64)> {
-        let nb = self.power.len();
-        let lo = self.bin_of(centre_hz - search_hz).floor().max(1.0) as usize;
-        let hi = (self.bin_of(centre_hz + search_hz).ceil() as usize).min(nb.checked_sub(2)?);
-        if lo >= hi {
+impl Band {
+    fn new(
+        y: &[f32],
+        rate: f64,
+        block: usize,
+        harmonic: u32,
+        planner: &mut RealFftPlanner<f64>,
+    ) -> Option<Band> {
+        let blocks = y.len() / block;
+        if blocks < 16 {
             return None;
         }
-        let (p, _) = self.power[lo..=hi]
-            .iter()
-            .enumerate()
-            .fold(
-                (lo, -1.0),
-                |best, (i, &v)| {
-                    if v > best.1 {
-                        (lo + i, v)
-                    } else {
-                        best
-                    }
-                },
-            );
-        // parabolic interpolation of the log power
-        let (a, b, c) = (
-            self.power[p - 1].max(1e-300).ln(),
-            self.power[p].max(1e-300).ln(),
-            self.power[p + 1].max(1e-300).ln(),
-        );
-        let den = a - 2.0 * b + c;
-        let delta = if den < 0.0 {
-            (0.5 * (a - c) / den).clamp(-0.5, 0.5)
-        } else {
-            0.0
-        };
-        let freq = (p as f64 + delta) * self.bin_hz;
-        let w = lobe_bins;
-        let e_lo = p.saturating_sub(w);
-        let e_hi = (p + w).min(nb - 1);
-        let energy: f64 = self.power[e_lo..=e_hi].iter().sum();
-        // neighbourhood: 1..4 Hz either side of the peak
-        let near = (1.0 / self.bin_hz).ceil() as usize;
-        let far = (4.0 / self.bin_hz).ceil() as usize;
-        let mut hood: Vec<f64> = Vec::with_capacity(2 * (far - near + 1));
-        if p > far {
-            hood.extend_from_slice(&self.power[p - far..=p - near]);
-        }
-        if p + far < nb {
-            hood.extend_from_slice(&self.power[p + near..=p + far]);
-        }
-        if hood.is_empty() {
-            return None;
-        }
-        let mid = hood.len() / 2;
-        let (_, med, _) = hood.select_nth_unstable_by(mid, |x, y| x.total_cmp(y));
-        // the median of exponentially distributed bin powers is ln 2 of their mean
-        let hood_mean = *med / std::f64::consts::LN_2;
-        let bins = (e_hi - e_lo + 1) as f64;
-        let prominence = pow_to_db(energy / (hood_mean * bins).max(1e-300));
-        // strongest line 0.3-4 Hz away
-        let close = (0.3 / self.bin_hz).ceil() as usize;
-        let mut rival = 0.0f64;
-        if p > far {
-            rival = self.power[p - far..=p - close]
-                .iter()
-                .fold(rival, |m, &v| m.max(v));
-        }
-        if p + far < nb {
-            rival = self.power[p + close..=p + far]
-                .iter()
-                .fold(rival, |m, &v| m.max(v));
-        }
-        let dominance = pow_to_db(self.power[p] / rival.max(1e-300));
-        Some((freq, energy * self.to_ms, prominence, dominance))
-    }
-}
-
-/// The quietest third of the 1-second segments of the decimated track.
-struct QuietSegments {
-    starts: Vec<usize>,
-    len: usize,
-    window: Vec<f64>,
-    window_sum: f64,
-}
-
-impl QuietSegments {
-    fn new(y: &[f32], rate: f64) -> Self {
-        let len = (rate.round() as usize).min(y.len()).max(1);
-        let count = y.len() / len;
-        let mut seg: Vec<(f64, usize)> = (0..count)
-            .map(|s| {
-                let p: f64 = y[s * len..(s + 1) * len]
-                    .iter()
-                    .map(|&v| f64::from(v).powi(2))
-                    .sum();
-                (p, s * len)
+        let k = harmonic as usize;
+        // one period of the demodulating phasor per block: exact, and the same for every block
+        let table: Vec<(f64, f64)> = (0..block)
+            .map(|i| {
+                let a = -2.0 * PI * ((k * i) % block) as f64 / block as f64;
+                (a.cos(), a.sin())
             })
             .collect();
-        seg.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        seg.truncate(count.div_ceil(3));
-        let window: Vec<f64> = (0..len)
-            .map(|i| 0.5 - 0.5 * (2.0 * PI * (i as f64 + 0.5) / len as f64).cos())
+        let inv = 1.0 / block as f64;
+        let raw: Vec<Complex<f64>> = y
+            .chunks_exact(block)
+            .map(|blk| {
+                let mut re = 0.0f64;
+                let mut im = 0.0f64;
+                for (&v, &(c, s)) in blk.iter().zip(&table) {
+                    let v = f64::from(v);
+                    re += v * c;
+                    im += v * s;
+                }
+                Complex::new(re * inv, im * inv)
+            })
             .collect();
-        let window_sum = window.iter().sum();
-        QuietSegments {
-            starts: seg.into_iter().map(|s| s.1).collect(),
-            len,
-            window,
-            window_sum,
+        let b: Vec<Complex<f64>> = raw.windows(2).map(|w| (w[0] + w[1]) * 0.5).collect();
+        let m = b.len();
+        // weights
+        let mut tmp = Vec::new();
+        let mut narrow = b.clone();
+        moving_average_even(&mut narrow, WEIGHT_BAND_BLOCKS, &mut tmp);
+        let mut p: Vec<Complex<f64>> = narrow
+            .iter()
+            .map(|v| Complex::new(v.norm_sqr(), 0.0))
+            .collect();
+        moving_average(&mut p, WEIGHT_SMOOTH_BLOCKS | 1, &mut tmp);
+        let mut nonzero: Vec<f64> = p
+            .iter()
+            .zip(&b)
+            .filter(|(_, v)| v.norm_sqr() > 0.0)
+            .map(|(q, _)| q.re)
+            .collect();
+        if nonzero.is_empty() {
+            return None;
+        }
+        let mid = nonzero.len() / 2;
+        let median = *nonzero.select_nth_unstable_by(mid, |x, y| x.total_cmp(y)).1;
+        let floor = (median / WEIGHT_MAX_RATIO).max(1e-300);
+        let g: Vec<f64> = p
+            .iter()
+            .zip(&b)
+            .enumerate()
+            .map(|(i, (q, v))| {
+                let hann = 0.5 - 0.5 * (2.0 * PI * (i as f64 + 0.5) / m as f64).cos();
+                if v.norm_sqr() > 0.0 {
+                    hann * floor / q.re.max(floor)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let sum_g: f64 = g.iter().sum();
+        if !(sum_g > 0.0) {
+            return None;
+        }
+        let z: Vec<Complex<f64>> = b.iter().zip(&g).map(|(v, &w)| v * w).collect();
+        let nfft = 2 * m.next_power_of_two();
+        let power = complex_power(&z, nfft, planner);
+        let block_rate = rate / block as f64;
+        let centre_hz = harmonic as f64 * block_rate;
+        Some(Band {
+            rate: block_rate,
+            centre_hz,
+            base: b,
+            z,
+            g,
+            sum_g,
+            power,
+            nfft,
+            gain: 1.0,
+        })
+    }
+
+    fn bin_hz(&self) -> f64 {
+        self.rate / self.nfft as f64
+    }
+
+    fn bin(&self, offset_hz: f64) -> isize {
+        (offset_hz / self.bin_hz()).round() as isize
+    }
+
+    fn at(&self, spec: &[f64], bin: isize) -> f64 {
+        spec[bin.rem_euclid(self.nfft as isize) as usize]
+    }
+
+    /// Offset (Hz from the centre) of the strongest bin between `lo` and `hi` Hz.
+    fn strongest(&self, lo: f64, hi: f64) -> f64 {
+        let (a, b) = (self.bin(lo), self.bin(hi));
+        let mut best = (a, f64::NEG_INFINITY);
+        for i in a..=b {
+            let v = self.at(&self.power, i);
+            if v > best.1 {
+                best = (i, v);
+            }
+        }
+        best.0 as f64 * self.bin_hz()
+    }
+
+    /// The bins `near`..`far` Hz either side of `offset`.
+    fn ring(&self, spec: &[f64], offset: f64, near: f64, far: f64) -> [Vec<f64>; 2] {
+        let c = self.bin(offset);
+        let lo = (near / self.bin_hz()).ceil() as isize;
+        let hi = (far / self.bin_hz()).ceil() as isize;
+        [
+            (c - hi..=c - lo).map(|i| self.at(spec, i)).collect(),
+            (c + lo..=c + hi).map(|i| self.at(spec, i)).collect(),
+        ]
+    }
+
+    /// Mean power per bin of the neighbourhood (from its median, robust to a few lines).
+    fn hood(&self, spec: &[f64], offset: f64) -> f64 {
+        let [mut l, r] = self.ring(spec, offset, HOOD_NEAR_HZ, HOOD_FAR_HZ);
+        l.extend(r);
+        if l.is_empty() {
+            return 1e-300;
+        }
+        let mid = l.len() / 2;
+        let med = *l.select_nth_unstable_by(mid, |x, y| x.total_cmp(y)).1;
+        (med / std::f64::consts::LN_2).max(1e-300)
+    }
+
+    /// Quick prominence of a line at `offset` against the plain spectrum.
+    fn quick_prominence(&self, offset: f64) -> f64 {
+        let a = dtft(&self.z, offset, self.rate);
+        a.norm_sqr() / self.hood(&self.power, offset)
+    }
+
+    /// Full measurement of the line at `offset`: the steady sinusoid there is estimated and
+    /// subtracted (with the sidebands its weighting gives it), and what remains around it is
+    /// its background.
+    fn line(&self, offset: f64, planner: &mut RealFftPlanner<f64>) -> Line {
+        let a = dtft(&self.z, offset, self.rate);
+        let amp = a / self.sum_g;
+        let w = 2.0 * PI * offset / self.rate;
+        let residual: Vec<Complex<f64>> = self
+            .z
+            .iter()
+            .zip(&self.g)
+            .enumerate()
+            .map(|(m, (&v, &g))| v - amp * g * phasor(w, m))
+            .collect();
+        let rp = complex_power(&residual, self.nfft, planner);
+        let line = a.norm_sqr();
+        let prominence_db = pow_to_db(line / self.hood(&rp, offset));
+        // the second strongest local maximum 0.3-4 Hz away
+        let c = self.bin(offset);
+        let lo = (RIVAL_NEAR_HZ / self.bin_hz()).ceil() as isize;
+        let hi = (HOOD_FAR_HZ / self.bin_hz()).ceil() as isize;
+        let mut peaks: Vec<f64> = Vec::new();
+        for range in [(c - hi)..=(c - lo), (c + lo)..=(c + hi)] {
+            for i in range {
+                let v = self.at(&rp, i);
+                if v >= self.at(&rp, i - 1) && v > self.at(&rp, i + 1) {
+                    peaks.push(v);
+                }
+            }
+        }
+        peaks.sort_by(|x, y| y.total_cmp(x));
+        let rival = peaks.get(1).copied().unwrap_or(1e-300).max(1e-300);
+        Line {
+            amp: amp / self.gain.max(1e-9),
+            prominence_db,
+            dominance_db: pow_to_db(line / rival),
+        }
+    }
+}
+
+/// Centred moving average of even length `len` (the centre sits half a block late).
+fn moving_average_even(row: &mut [Complex<f64>], len: usize, tmp: &mut Vec<Complex<f64>>) {
+    let n = row.len();
+    if len <= 1 || n <= 1 {
+        return;
+    }
+    tmp.clear();
+    tmp.push(Complex::new(0.0, 0.0));
+    let mut s = Complex::new(0.0, 0.0);
+    for &v in row.iter() {
+        s += v;
+        tmp.push(s);
+    }
+    let r = len / 2;
+    for (i, v) in row.iter_mut().enumerate() {
+        let lo = i.saturating_sub(r);
+        let hi = (i + len - r).min(n);
+        *v = (tmp[hi] - tmp[lo]) / (hi - lo) as f64;
+    }
+}
+
+/// Hum measurement on a track: decimates it once, then measures the harmonics of 50 and 60 Hz.
+///
+/// # Method
+///
+/// The channel mean is decimated to about 2.4 kHz (triangular window). Each harmonic's
+/// neighbourhood is demodulated to baseband and time-weighted (see `Band`), and its spectrum
+/// taken over the whole track (a few hundredths of a Hz per bin). A steady hum concentrates
+/// all its energy at one frequency, while music, which changes, spreads; the weighting lets
+/// the quiet passages, where hum is most exposed, count most. For each candidate fundamental
+/// (the strongest line within ±1 % of each of the first harmonics, divided by its order) every
+/// harmonic is measured exactly at its multiple of that fundamental: its prominence over the
+/// neighbourhood and its dominance over other lines nearby. Music rarely puts lines at exact
+/// multiples of one frequency within ±1 % of 50 or 60 Hz, and a line that is there only while
+/// a note plays loses its weight.
+pub struct HumAnalyser {
+    y: Vec<f32>,
+    rate: f64,
+    d: usize,
+    sample_rate: u32,
+}
+
+impl HumAnalyser {
+    pub fn new(channels: &[&[f32]], sample_rate: u32) -> Self {
+        let sample_rate = sample_rate.max(1);
+        let d = scan_decimation(sample_rate);
+        let rate = f64::from(sample_rate) / d as f64;
+        let mut y = decimate_mean(channels, d);
+        if y.len() > SCAN_MAX_LEN {
+            let start = (y.len() - SCAN_MAX_LEN) / 2;
+            y.drain(..start);
+            y.truncate(SCAN_MAX_LEN);
+        }
+        HumAnalyser {
+            y,
+            rate,
+            d,
+            sample_rate,
         }
     }
 
-    /// Median mean-square level of a sinusoid at `hz` over the quiet segments (as the
-    /// decimated signal holds it).
-    fn level(&self, y: &[f32], rate: f64, hz: f64) -> f64 {
-        if self.starts.is_empty() {
+    fn block(&self, mains: f64) -> usize {
+        ((self.rate / mains).round() as usize).max(1)
+    }
+
+    /// Highest harmonic of `f0` that is measured.
+    pub fn max_harmonic(&self, f0: f64) -> u32 {
+        let top = SCAN_MAX_HZ.min(0.38 * self.rate);
+        ((top / f0.max(1.0)).floor() as u32).min(MAX_HARMONICS as u32)
+    }
+
+    fn band(&self, mains: f64, k: u32, planner: &mut RealFftPlanner<f64>) -> Option<Band> {
+        let block = self.block(mains);
+        let mut band = Band::new(&self.y, self.rate, block, k, planner)?;
+        // amplitude response at the centre: two box averages of one period (the first at the
+        // decimated rate, the second at the block rate is exact at the centre) and decimation
+        band.gain = box_response(0.0, block, self.rate)
+            * decimation_power(band.centre_hz, self.d, self.sample_rate).sqrt();
+        Some(band)
+    }
+
+    fn peak_of(&self, band: &Band, k: u32, f0: f64, planner: &mut RealFftPlanner<f64>) -> HumPeak {
+        let f = k as f64 * f0;
+        let line = band.line(f - band.centre_hz, planner);
+        HumPeak {
+            harmonic: k,
+            freq_hz: f,
+            // baseband amplitude is half the real amplitude: mean square = 2 |amp|²
+            level_dbfs: pow_to_db(2.0 * line.amp.norm_sqr()),
+            prominence_db: line.prominence_db,
+            dominance_db: line.dominance_db,
+        }
+    }
+
+    /// Harmonics 1 to [`SCAN_HARMONICS`] of the best candidate fundamental near `mains`.
+    pub fn candidate(&self, mains: f64) -> HumCandidate {
+        let mut planner = RealFftPlanner::<f64>::new();
+        let kmax = SCAN_HARMONICS.min(self.max_harmonic(mains * (1.0 + MAINS_TOLERANCE)));
+        let bands: Vec<(u32, Band)> = (1..=kmax)
+            .filter_map(|k| self.band(mains, k, &mut planner).map(|b| (k, b)))
+            .collect();
+        let empty = HumCandidate {
+            mains_hz: mains,
+            fundamental_hz: mains,
+            peaks: Vec::new(),
+            wander: None,
+        };
+        if bands.is_empty() {
+            return empty;
+        }
+        // candidate fundamentals: the strongest line within the tolerance at each harmonic
+        let mut f0s: Vec<f64> = bands
+            .iter()
+            .map(|(k, b)| {
+                let kf = *k as f64;
+                let lo = kf * mains * (1.0 - MAINS_TOLERANCE) - b.centre_hz;
+                let hi = kf * mains * (1.0 + MAINS_TOLERANCE) - b.centre_hz;
+                (b.centre_hz + b.strongest(lo, hi)) / kf
+            })
+            .collect();
+        f0s.push(mains);
+        let score = |f0: f64| -> f64 {
+            bands
+                .iter()
+                .map(|(k, b)| {
+                    let p = pow_to_db(b.quick_prominence(*k as f64 * f0 - b.centre_hz));
+                    p.clamp(0.0, 40.0)
+                })
+                .sum()
+        };
+        let mut best = (mains, f64::NEG_INFINITY);
+        for &f0 in &f0s {
+            let s = score(f0);
+            if s > best.1 {
+                best = (f0, s);
+            }
+        }
+        let f0 = best.0;
+        HumCandidate {
+            mains_hz: mains,
+            fundamental_hz: f0,
+            peaks: bands
+                .iter()
+                .map(|(k, b)| self.peak_of(b, *k, f0, &mut planner))
+                .collect(),
+            wander: None,
+        }
+    }
+
+    /// Refines the fundamental of a detected hum (so that the high harmonics sit exactly in
+    /// the remover's notches) and measures harmonics 1 to `up_to`.
+    pub fn harmonics(&self, mains: f64, f0: f64, up_to: u32) -> HumCandidate {
+        let mut planner = RealFftPlanner::<f64>::new();
+        let kmax = up_to.min(self.max_harmonic(f0));
+        let bands: Vec<(u32, Band)> = (1..=kmax)
+            .filter_map(|k| self.band(mains, k, &mut planner).map(|b| (k, b)))
+            .collect();
+        // the fundamental that maximises the coherent power of the prominent harmonics, each
+        // weighted by its signal-to-background ratio; golden-section search around the guess
+        let hoods: Vec<f64> = bands
+            .iter()
+            .map(|(k, b)| b.hood(&b.power, *k as f64 * f0 - b.centre_hz))
+            .collect();
+        let objective = |f: f64| -> f64 {
+            bands
+                .iter()
+                .zip(&hoods)
+                .map(|((k, b), h)| {
+                    let a = dtft(&b.z, *k as f64 * f - b.centre_hz, b.rate).norm_sqr() / h;
+                    if a > 10.0 {
+                        a
+                    } else {
+                        0.0
+                    }
+                })
+                .sum()
+        };
+        let span = bands.first().map_or(0.0, |(_, b)| 2.0 * b.bin_hz());
+        let (mut lo, mut hi) = (f0 - span, f0 + span);
+        let phi = 0.5 * (5f64.sqrt() - 1.0);
+        let mut x1 = hi - phi * (hi - lo);
+        let mut x2 = lo + phi * (hi - lo);
+        let (mut f1, mut f2) = (objective(x1), objective(x2));
+        for _ in 0..30 {
+            if f1 >= f2 {
+                hi = x2;
+                x2 = x1;
+                f2 = f1;
+                x1 = hi - phi * (hi - lo);
+                f1 = objective(x1);
+            } else {
+                lo = x1;
+                x1 = x2;
+                f1 = f2;
+                x2 = lo + phi * (hi - lo);
+                f2 = objective(x2);
+            }
+        }
+        let refined = 0.5 * (lo + hi);
+        let f0 = if objective(refined) >= objective(f0) {
+            refined
+        } else {
+            f0
+        };
+        let peaks: Vec<HumPeak> = bands
+            .iter()
+            .map(|(k, b)| self.peak_of(b, *k, f0, &mut planner))
+            .collect();
+        // wander: quarter-track estimates of the clearly present harmonics against the whole
+        let mut wanders: Vec<f64> = Vec::new();
+        for ((k, b), p) in bands.iter().zip(&peaks) {
+            if p.prominence_db < WANDER_MIN_PROMINENCE_DB || p.dominance_db < 3.0 {
+                continue;
+            }
+            let w = -2.0 * PI * (*k as f64 * f0 - b.centre_hz) / b.rate;
+            let row: Vec<Complex<f64>> = b
+                .base
+                .iter()
+                .enumerate()
+                .map(|(m, &v)| v * phasor(w, m))
+                .collect();
+            wanders.extend(quarter_deviation(&row));
+        }
+        // the median harmonic: a drifting mains frequency moves them all
+        wanders.sort_by(|a, b| a.total_cmp(b));
+        let wander = wanders.get(wanders.len() / 2).copied();
+        HumCandidate {
+            mains_hz: mains,
+            fundamental_hz: f0,
+            peaks,
+            wander,
+        }
+    }
+
+    /// Bin spacing of the analysis at the fundamental, Hz.
+    pub fn bin_hz(&self) -> f64 {
+        let blocks = self.y.len() / self.block(50.0);
+        if blocks < 2 {
             return 0.0;
         }
-        let w = 2.0 * PI * hz / rate;
-        let rot = Complex::new(w.cos(), -w.sin());
-        let mut levels: Vec<f64> = self
-            .starts
-            .iter()
-            .map(|&s| {
-                let mut ph = phasor(-w, s);
-                let mut acc = Complex::new(0.0, 0.0);
-                for (&v, &wn) in y[s..s + self.len].iter().zip(&self.window) {
-                    acc += ph * (f64::from(v) * wn);
-                    ph *= rot;
-                }
-                let amp = 2.0 * acc.norm() / self.window_sum;
-                0.5 * amp * amp
-            })
-            .collect();
-        let mid = levels.len() / 2;
-        *levels.select_nth_unstable_by(mid, |a, b| a.total_cmp(b)).1
+        (self.rate / self.block(50.0) as f64) / (2 * (blocks - 1).next_power_of_two()) as f64
     }
 }
 
-/// Measures the harmonics of 50 and 60 Hz hum in a track (channels are averaged first).
+/// Measures harmonics 1 to [`SCAN_HARMONICS`] of 50 and 60 Hz hum in a track (channels are
+/// averaged first). See [`HumAnalyser`].
 pub fn scan(channels: &[&[f32]], sample_rate: u32) -> HumScan {
-    let d = scan_decimation(sample_rate);
-    let rate = f64::from(sample_rate) / d as f64;
-    let mut y = decimate_mean(channels, d);
-    if y.len() > SCAN_MAX_LEN {
-        let start = (y.len() - SCAN_MAX_LEN) / 2;
-        y.drain(..start);
-        y.truncate(SCAN_MAX_LEN);
-    }
-    let len = y.len();
-    let empty = |bin_hz: f64| HumScan {
-        candidates: [50.0, 60.0]
-            .iter()
-            .map(|&m| HumCandidate {
-                mains_hz: m,
-                fundamental_hz: m,
-                peaks: Vec::new(),
-            })
-            .collect(),
-        bin_hz,
-    };
-    if len < 64 {
-        return empty(0.0);
-    }
-    let nfft = len.next_power_of_two();
-    let mut planner = RealFftPlanner::<f32>::new();
-    let fft = planner.plan_fft_forward(nfft);
-    let mut input = fft.make_input_vec();
-    let mut win_power = 0.0f64;
-    for (i, (dst, &v)) in input.iter_mut().zip(&y).enumerate() {
-        let w = 0.5 - 0.5 * (2.0 * PI * (i as f64 + 0.5) / len as f64).cos();
-        win_power += w * w;
-        *dst = (f64::from(v) * w) as f32;
-    }
-    let mut out = fft.make_output_vec();
-    fft.process(&mut input, &mut out).expect("fft sizes match");
-    let power: Vec<f64> = out
-        .iter()
-        .map(|c| f64::from(c.re).powi(2) + f64::from(c.im).powi(2))
-        .collect();
-    let spec = FineSpectrum {
-        power,
-        bin_hz: rate / nfft as f64,
-        to_ms: 2.0 / (nfft as f64 * win_power),
-    };
-    // Hann main lobe: ±2 bins of the unpadded length
-    let lobe = (2.0 * nfft as f64 / len as f64).ceil() as usize + 1;
-    let top_hz = SCAN_MAX_HZ.min(0.38 * rate);
-    let quiet = QuietSegments::new(&y, rate);
-    let candidates = [50.0f64, 60.0]
-        .iter()
-        .map(|&mains| {
-            let measure = |centre: f64, search: f64, k: u32| {
-                // the lobe widens with the harmonic for a mains frequency that wanders
-                let w = lobe.max((0.02 * k as f64 / spec.bin_hz).ceil() as usize);
-                spec.peak(centre, search, w).map(|(f, e, prom, dom)| {
-                    let resp = decimation_power(f, d, sample_rate).max(1e-6);
-                    HumPeak {
-                        harmonic: k,
-                        freq_hz: f,
-                        level_dbfs: pow_to_db(e / resp),
-                        prominence_db: prom,
-                        dominance_db: dom,
-                        quiet_db: None,
-                    }
-                })
-            };
-            // 1. the low harmonics, each searched within the mains tolerance
-            let low: Vec<HumPeak> = (1..=6u32)
-                .filter(|&k| k as f64 * mains * (1.0 + MAINS_TOLERANCE) < top_hz)
-                .filter_map(|k| measure(k as f64 * mains, k as f64 * mains * MAINS_TOLERANCE, k))
-                .collect();
-            // 2. the fundamental from the most prominent one and those agreeing with it
-            let f0 = low
-                .iter()
-                .filter(|p| p.prominence_db >= ANCHOR_DB)
-                .max_by(|a, b| a.prominence_db.total_cmp(&b.prominence_db))
-                .map(|anchor| {
-                    let f_a = anchor.freq_hz / anchor.harmonic as f64;
-                    let mut sw = 0.0;
-                    let mut sf = 0.0;
-                    for p in low.iter().filter(|p| p.prominence_db >= ANCHOR_DB) {
-                        let k = p.harmonic as f64;
-                        if (p.freq_hz - k * f_a).abs() <= 3.0 * spec.bin_hz * k.max(1.0) {
-                            let wgt = k * k * db_to_pow(p.prominence_db.min(40.0));
-                            sw += wgt;
-                            sf += wgt * p.freq_hz / k;
-                        }
-                    }
-                    sf / sw
-                });
-            let fundamental_hz = f0.unwrap_or(mains);
-            // 3. every harmonic, searched narrowly around k · f0
-            let mut peaks: Vec<HumPeak> = (1..)
-                .map(|k: u32| (k, k as f64 * fundamental_hz))
-                .take_while(|&(_, f)| f < top_hz)
-                .filter_map(|(k, f)| {
-                    let search = (0.01 * k as f64).max(2.0 * spec.bin_hz);
-                    let search = if f0.is_some() {
-                        search
-                    } else {
-                        f * MAINS_TOLERANCE
-                    };
-                    measure(f, search, k)
-                })
-                .collect();
-            for p in peaks
-                .iter_mut()
-                .filter(|p| p.prominence_db >= STEADY_MIN_PROMINENCE_DB)
-            {
-                let quiet = quiet.level(&y, rate, p.freq_hz);
-                let whole = db_to_pow(p.level_dbfs) * decimation_power(p.freq_hz, d, sample_rate);
-                p.quiet_db = Some(pow_to_db(quiet / whole.max(1e-300)));
-            }
-            HumCandidate {
-                mains_hz: mains,
-                fundamental_hz,
-                peaks,
-            }
-        })
-        .collect();
+    let an = HumAnalyser::new(channels, sample_rate);
     HumScan {
-        candidates,
-        bin_hz: spec.bin_hz,
+        candidates: vec![an.candidate(50.0), an.candidate(60.0)],
+        bin_hz: an.bin_hz(),
     }
 }
