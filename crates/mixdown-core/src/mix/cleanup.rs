@@ -655,13 +655,11 @@ pub fn apply(track: &mut AudioBuffer, plan: &CleanupPlan) {
         Denoiser::new(p, sr, nch).process_buffer(&mut views);
     }
     if let Some(p) = &plan.gate {
-        if nch <= 8 {
-            let mut views: Vec<&mut [f32]> = track
-                .channels
-                .iter_mut()
-                .map(|c| c.as_mut_slice())
-                .collect();
-            Gate::new(p, sr, nch).process_buffer(&mut views);
-        }
+        let mut views: Vec<&mut [f32]> = track
+            .channels
+            .iter_mut()
+            .map(|c| c.as_mut_slice())
+            .collect();
+        Gate::new(p, sr, nch).process_buffer(&mut views);
     }
 }

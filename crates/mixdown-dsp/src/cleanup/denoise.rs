@@ -67,8 +67,11 @@ pub struct Denoiser {
     fwd: Arc<dyn RealToComplex<f32>>,
     inv: Arc<dyn ComplexToReal<f32>>,
     window: Vec<f32>,
-    /// Expected noise power of each bin, already multiplied by the threshold.
-    noise_thr: Vec<f64>,
+    /// Inverse of the expected noise power of each bin times the threshold (0 where there is
+    /// no noise) ...
+    inv_thr: Vec<f64>,
+    /// ... and what is added to the level ratio: enough to open a bin without noise, else 0.
+    open_bias: Vec<f64>,
     /// floor_db, per-frame release (dB), smoothing coefficient.
     floor_db: f64,
     release_step_db: f64,
@@ -129,7 +132,14 @@ impl Denoiser {
             fwd,
             inv,
             window,
-            noise_thr,
+            inv_thr: noise_thr
+                .iter()
+                .map(|&t| if t > 0.0 { 1.0 / t } else { 0.0 })
+                .collect(),
+            open_bias: noise_thr
+                .iter()
+                .map(|&t| if t > 0.0 { 0.0 } else { db_to_pow(OPEN_DB) })
+                .collect(),
             floor_db: params.floor_db.min(0.0),
             release_step_db: params.release_db_per_s.max(0.0) * frame_s,
             smooth_a: (-frame_s / (SMOOTH_MS * 1e-3)).exp(),
@@ -262,7 +272,9 @@ impl Denoiser {
         let span = OPEN_DB;
         let open_ratio = db_to_pow(span);
         let floor = self.floor_db;
+        let inv_span = 1.0 / span;
         let floor_amp = db_to_amp(floor);
+        let release = self.release_step_db;
         // level: power smoothed 1-2-1 over frequency, then over time (channel mean)
         let (b0, b1) = (0.25 * inv_ch * (1.0 - a), 0.5 * inv_ch * (1.0 - a));
         let pw = &self.power;
@@ -274,27 +286,26 @@ impl Denoiser {
             self.level[bins - 1] =
                 a * self.level[bins - 1] + b0 * pw[bins - 2] + (b1 + b0) * pw[bins - 1];
         }
-        for k in 0..bins {
-            let thr = self.noise_thr[k];
-            let target = if thr > 0.0 {
-                let ratio = self.level[k] / thr;
-                if ratio <= 1.0 {
-                    floor
-                } else if ratio >= open_ratio {
-                    0.0
-                } else {
-                    floor * (1.0 - fast_pow_to_db(ratio) / span)
-                }
-            } else {
+        // gain rule: the level over the threshold, from 0 to OPEN_DB, maps linearly onto
+        // [floor, 0] dB; the gain opens at once and falls at the release
+        for ((((g, amp), &lv), &inv_thr), &bias) in self
+            .gain_db
+            .iter_mut()
+            .zip(self.amp.iter_mut())
+            .zip(&self.level)
+            .zip(&self.inv_thr)
+            .zip(&self.open_bias)
+        {
+            let ratio = lv * inv_thr + bias;
+            let target = if ratio <= 1.0 {
+                floor
+            } else if ratio >= open_ratio {
                 0.0
-            };
-            let g = &mut self.gain_db[k];
-            *g = if target >= *g {
-                target
             } else {
-                (*g - self.release_step_db).max(target)
+                floor - floor * (fast_pow_to_db(ratio) * inv_span)
             };
-            self.amp[k] = if *g == 0.0 {
+            *g = target.max(*g - release);
+            *amp = if *g == 0.0 {
                 1.0
             } else if *g == floor {
                 floor_amp
@@ -372,15 +383,17 @@ fn fast_db_to_amp(db: f64) -> f64 {
     if y < -1000.0 {
         return 0.0;
     }
-    let i = y.floor();
-    let f = (y - i) * std::f64::consts::LN_2;
+    // floor without a library call: truncate, then step down for negative fractions
+    let t = y as i64;
+    let i = if (t as f64) > y { t - 1 } else { t };
+    let f = (y - i as f64) * std::f64::consts::LN_2;
     // e^f for f in [0, ln 2)
     let e = 1.0
         + f * (1.0
             + f * (0.5
                 + f * (1.0 / 6.0
                     + f * (1.0 / 24.0 + f * (1.0 / 120.0 + f * (1.0 / 720.0 + f / 5040.0))))));
-    e * f64::from_bits(((i as i64 + 1023) as u64) << 52)
+    e * f64::from_bits(((i + 1023) as u64) << 52)
 }
 
 #[inline]
