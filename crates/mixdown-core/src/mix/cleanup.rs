@@ -193,6 +193,30 @@ struct WindowLevels {
     /// dBFS of each window that is not digital silence, in time order.
     levels: Vec<f64>,
     silent_share: f64,
+    /// Mean of each channel (its DC offset).
+    means: Vec<f64>,
+}
+
+/// (Σ v, Σ v²) in f64 with eight independent partial sums (vectorises).
+fn sum_and_squares(x: &[f32]) -> (f64, f64) {
+    let mut s1 = [0.0f64; 8];
+    let mut s2 = [0.0f64; 8];
+    let mut chunks = x.chunks_exact(8);
+    for c in &mut chunks {
+        for i in 0..8 {
+            let v = f64::from(c[i]);
+            s1[i] += v;
+            s2[i] += v * v;
+        }
+    }
+    let mut a: f64 = s1.iter().sum();
+    let mut b: f64 = s2.iter().sum();
+    for &v in chunks.remainder() {
+        let v = f64::from(v);
+        a += v;
+        b += v * v;
+    }
+    (a, b)
 }
 
 fn window_levels(track: &AudioBuffer) -> WindowLevels {
@@ -200,22 +224,21 @@ fn window_levels(track: &AudioBuffer) -> WindowLevels {
     let w = ((track.sample_rate as usize) / 10).max(1);
     let nch = track.num_channels().max(1) as f64;
     let mut levels = Vec::with_capacity(n / w + 1);
+    let mut sums = vec![0.0f64; track.num_channels()];
     let mut silent = 0usize;
     let mut total = 0usize;
     let mut start = 0;
     while start < n {
         let end = (start + w).min(n);
         let mut p = 0.0f64;
-        let mut any = false;
-        for ch in &track.channels {
-            for &v in &ch[start..end] {
-                let v = f64::from(v);
-                p += v * v;
-                any |= v != 0.0;
-            }
+        for (ch, sum) in track.channels.iter().zip(sums.iter_mut()) {
+            let (a, b) = sum_and_squares(&ch[start..end]);
+            *sum += a;
+            p += b;
         }
         total += 1;
-        if any {
+        // f64 squares of f32 samples do not underflow: p > 0 iff a sample is not zero
+        if p > 0.0 {
             levels.push(10.0 * (p / ((end - start) as f64 * nch)).max(1e-30).log10());
         } else {
             silent += 1;
@@ -229,6 +252,7 @@ fn window_levels(track: &AudioBuffer) -> WindowLevels {
         } else {
             1.0
         },
+        means: sums.iter().map(|s| s / n.max(1) as f64).collect(),
     }
 }
 
@@ -496,14 +520,7 @@ pub fn analyse_and_plan(track: &AudioBuffer) -> CleanupPlan {
     let loud = m.loud_dbfs.unwrap_or(-300.0);
 
     // DC offset
-    let dc = track
-        .channels
-        .iter()
-        .map(|c| {
-            let s: f64 = c.iter().map(|&v| f64::from(v)).sum();
-            (s / c.len().max(1) as f64).abs()
-        })
-        .fold(0.0f64, f64::max);
+    let dc = wl.means.iter().fold(0.0f64, |acc, &v| acc.max(v.abs()));
     m.dc_offset_dbfs = (dc > 0.0).then(|| round1(20.0 * dc.log10()));
     if let Some(d) = m.dc_offset_dbfs.filter(|&d| d >= DC_MIN_DBFS) {
         plan.dc = Some(DcParams {
@@ -638,13 +655,11 @@ pub fn apply(track: &mut AudioBuffer, plan: &CleanupPlan) {
         Denoiser::new(p, sr, nch).process_buffer(&mut views);
     }
     if let Some(p) = &plan.gate {
-        if nch <= 8 {
-            let mut views: Vec<&mut [f32]> = track
-                .channels
-                .iter_mut()
-                .map(|c| c.as_mut_slice())
-                .collect();
-            Gate::new(p, sr, nch).process_buffer(&mut views);
-        }
+        let mut views: Vec<&mut [f32]> = track
+            .channels
+            .iter_mut()
+            .map(|c| c.as_mut_slice())
+            .collect();
+        Gate::new(p, sr, nch).process_buffer(&mut views);
     }
 }

@@ -25,8 +25,8 @@
 //! [`Denoiser::process_buffer`] processes whole channels and compensates it, so the output is
 //! aligned with the input and has the same length. Nothing is allocated after construction.
 
+use super::db_to_pow;
 use super::noise::NoiseProfile;
-use super::{db_to_pow, pow_to_db};
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use serde::{Deserialize, Serialize};
@@ -67,8 +67,11 @@ pub struct Denoiser {
     fwd: Arc<dyn RealToComplex<f32>>,
     inv: Arc<dyn ComplexToReal<f32>>,
     window: Vec<f32>,
-    /// Expected noise power of each bin, already multiplied by the threshold.
-    noise_thr: Vec<f64>,
+    /// Inverse of the expected noise power of each bin times the threshold (0 where there is
+    /// no noise) ...
+    inv_thr: Vec<f64>,
+    /// ... and what is added to the level ratio: enough to open a bin without noise, else 0.
+    open_bias: Vec<f64>,
     /// floor_db, per-frame release (dB), smoothing coefficient.
     floor_db: f64,
     release_step_db: f64,
@@ -77,6 +80,8 @@ pub struct Denoiser {
     level: Vec<f64>,
     /// Current gain per bin, dB.
     gain_db: Vec<f64>,
+    /// Gain of each bin this frame, linear, before frequency smoothing.
+    amp: Vec<f64>,
     /// Gains of this frame (linear, after frequency smoothing).
     gain: Vec<f32>,
     power: Vec<f64>,
@@ -127,12 +132,20 @@ impl Denoiser {
             fwd,
             inv,
             window,
-            noise_thr,
+            inv_thr: noise_thr
+                .iter()
+                .map(|&t| if t > 0.0 { 1.0 / t } else { 0.0 })
+                .collect(),
+            open_bias: noise_thr
+                .iter()
+                .map(|&t| if t > 0.0 { 0.0 } else { db_to_pow(OPEN_DB) })
+                .collect(),
             floor_db: params.floor_db.min(0.0),
             release_step_db: params.release_db_per_s.max(0.0) * frame_s,
             smooth_a: (-frame_s / (SMOOTH_MS * 1e-3)).exp(),
             level: vec![0.0; bins],
             gain_db: vec![params.floor_db.min(0.0); bins],
+            amp: vec![1.0; bins],
             gain: vec![1.0; bins],
             power: vec![0.0; bins],
             in_frame: vec![vec![0.0; size]; channels],
@@ -257,41 +270,65 @@ impl Denoiser {
         let inv_ch = 1.0 / self.channels as f64;
         let a = self.smooth_a;
         let span = OPEN_DB;
-        for k in 0..bins {
-            let l = self.power[k.saturating_sub(1)];
-            let r = self.power[(k + 1).min(bins - 1)];
-            let p = (0.25 * l + 0.5 * self.power[k] + 0.25 * r) * inv_ch;
-            self.level[k] = a * self.level[k] + (1.0 - a) * p;
-            let thr = self.noise_thr[k];
-            let target = if thr > 0.0 {
-                let above = pow_to_db(self.level[k] / thr);
-                if above <= 0.0 {
-                    self.floor_db
-                } else if above >= span {
-                    0.0
-                } else {
-                    self.floor_db * (1.0 - above / span)
-                }
-            } else {
+        let open_ratio = db_to_pow(span);
+        let floor = self.floor_db;
+        let inv_span = 1.0 / span;
+        let floor_amp = db_to_amp(floor);
+        let release = self.release_step_db;
+        // level: power smoothed 1-2-1 over frequency, then over time (channel mean)
+        let (b0, b1) = (0.25 * inv_ch * (1.0 - a), 0.5 * inv_ch * (1.0 - a));
+        let pw = &self.power;
+        self.level[0] = a * self.level[0] + (b1 + b0) * pw[0] + b0 * pw[1.min(bins - 1)];
+        for (lv, w) in self.level[1..bins - 1].iter_mut().zip(pw.windows(3)) {
+            *lv = a * *lv + b0 * (w[0] + w[2]) + b1 * w[1];
+        }
+        if bins > 1 {
+            self.level[bins - 1] =
+                a * self.level[bins - 1] + b0 * pw[bins - 2] + (b1 + b0) * pw[bins - 1];
+        }
+        // gain rule: the level over the threshold, from 0 to OPEN_DB, maps linearly onto
+        // [floor, 0] dB; the gain opens at once and falls at the release
+        for ((((g, amp), &lv), &inv_thr), &bias) in self
+            .gain_db
+            .iter_mut()
+            .zip(self.amp.iter_mut())
+            .zip(&self.level)
+            .zip(&self.inv_thr)
+            .zip(&self.open_bias)
+        {
+            let ratio = lv * inv_thr + bias;
+            let target = if ratio <= 1.0 {
+                floor
+            } else if ratio >= open_ratio {
                 0.0
-            };
-            let g = &mut self.gain_db[k];
-            *g = if target >= *g {
-                target
             } else {
-                (*g - self.release_step_db).max(target)
+                floor - floor * (fast_pow_to_db(ratio) * inv_span)
+            };
+            *g = target.max(*g - release);
+            *amp = if *g == 0.0 {
+                1.0
+            } else if *g == floor {
+                floor_amp
+            } else {
+                fast_db_to_amp(*g)
             };
         }
-        for k in 0..bins {
-            let l = self.gain_db[k.saturating_sub(1)];
-            let r = self.gain_db[(k + 1).min(bins - 1)];
-            let c = self.gain_db[k];
-            // a bin at 0 dB whose neighbours are too stays exactly at 1
-            self.gain[k] = if l == 0.0 && c == 0.0 && r == 0.0 {
+        // gains smoothed 1-2-1 over frequency; a bin at 0 dB whose neighbours are too stays
+        // exactly at 1
+        let am = &self.amp;
+        let smooth = |l: f64, c: f64, r: f64| -> f32 {
+            if l == 1.0 && c == 1.0 && r == 1.0 {
                 1.0
             } else {
-                (0.25 * db_to_amp(l) + 0.5 * db_to_amp(c) + 0.25 * db_to_amp(r)) as f32
-            };
+                (0.25 * (l + r) + 0.5 * c) as f32
+            }
+        };
+        self.gain[0] = smooth(am[0], am[0], am[1.min(bins - 1)]);
+        for (g, w) in self.gain[1..bins - 1].iter_mut().zip(am.windows(3)) {
+            *g = smooth(w[0], w[1], w[2]);
+        }
+        if bins > 1 {
+            self.gain[bins - 1] = smooth(am[bins - 2], am[bins - 1], am[bins - 1]);
         }
         let norm = 1.0 / (1.5 * size as f32);
         for c in 0..self.channels {
@@ -322,6 +359,41 @@ impl Denoiser {
             self.in_frame[c].copy_within(hop.., 0);
         }
     }
+}
+
+/// 10·log10(x) for x in [1, 16), to about 0.001 dB: a few multiplications instead of a library
+/// logarithm (this runs for every bin of every frame).
+#[inline]
+fn fast_pow_to_db(x: f64) -> f64 {
+    let bits = x.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    // mantissa m in [1, 2); log2(m) = 2/ln2 · atanh((m-1)/(m+1))
+    let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let t = (m - 1.0) / (m + 1.0);
+    let t2 = t * t;
+    let series = t * (1.0 + t2 * (1.0 / 3.0 + t2 * (1.0 / 5.0 + t2 * (1.0 / 7.0 + t2 / 9.0))));
+    let log2 = exp as f64 + series * (2.0 / std::f64::consts::LN_2);
+    log2 * (10.0 * std::f64::consts::LOG10_2)
+}
+
+/// 10^(db/20) for db <= 0, to about 1e-7 relative: 2^y split into integer and fraction.
+#[inline]
+fn fast_db_to_amp(db: f64) -> f64 {
+    let y = db * (std::f64::consts::LOG2_10 / 20.0);
+    if y < -1000.0 {
+        return 0.0;
+    }
+    // floor without a library call: truncate, then step down for negative fractions
+    let t = y as i64;
+    let i = if (t as f64) > y { t - 1 } else { t };
+    let f = (y - i as f64) * std::f64::consts::LN_2;
+    // e^f for f in [0, ln 2)
+    let e = 1.0
+        + f * (1.0
+            + f * (0.5
+                + f * (1.0 / 6.0
+                    + f * (1.0 / 24.0 + f * (1.0 / 120.0 + f * (1.0 / 720.0 + f / 5040.0))))));
+    e * f64::from_bits(((i + 1023) as u64) << 52)
 }
 
 #[inline]

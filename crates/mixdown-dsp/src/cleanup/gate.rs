@@ -192,26 +192,57 @@ impl Gate {
     }
 
     /// Gates whole channels in place; the output is aligned with the input (the look-ahead is
-    /// compensated). Starts closed, from a reset state.
+    /// compensated). Starts closed, from a reset state. Any number of channels; the same result
+    /// as streaming through [`Gate::process_block`], computed a control step at a time.
     pub fn process_buffer(&mut self, channels: &mut [&mut [f32]]) {
         let nch = channels.len();
         assert_eq!(nch, self.channels, "channel count mismatch");
-        assert!(nch <= 8, "at most 8 channels");
         self.reset();
         let n = channels.first().map_or(0, |c| c.len());
+        if nch == 0 || n == 0 {
+            return;
+        }
         let la = self.latency();
-        let mut frame = [0.0f32; 8];
-        for i in 0..n + la {
-            for c in 0..nch {
-                frame[c] = channels[c].get(i).copied().unwrap_or(0.0);
-            }
-            self.tick(&mut frame, nch);
-            if let Some(dst) = i.checked_sub(la) {
-                for c in 0..nch {
-                    channels[c][dst] = frame[c];
+        let total = n + la;
+        let mut power = [0.0f64; CONTROL];
+        let mut gains = [0.0f32; CONTROL];
+        let mut i = 0;
+        while i < total {
+            let len = CONTROL.min(total - i);
+            // channel-mean power of the detector's samples (silence after the end)
+            power.iter_mut().for_each(|p| *p = 0.0);
+            let avail = n.saturating_sub(i).min(len);
+            for ch in channels.iter().filter(|_| avail > 0) {
+                for (p, &v) in power.iter_mut().zip(&ch[i..i + avail]) {
+                    *p += f64::from(v) * f64::from(v);
                 }
             }
+            // i is a multiple of CONTROL: the control step falls on the block's first sample
+            for (t, (p, g)) in power.iter().zip(gains.iter_mut()).take(len).enumerate() {
+                self.det = self.det_a * self.det + (1.0 - self.det_a) * (p / nch as f64);
+                if t == 0 {
+                    self.control();
+                }
+                *g = if self.amp_step == 0.0 {
+                    self.amp_target
+                } else {
+                    self.amp + self.amp_step * (t + 1) as f32
+                };
+            }
+            // output sample j = i + t - la is the input there times the gain at detector time
+            let skip = la.saturating_sub(i).min(len);
+            let first = (i + skip).saturating_sub(la);
+            let count = (len - skip).min(n.saturating_sub(first));
+            if gains[skip..skip + count].iter().any(|&g| g != 1.0) {
+                for ch in channels.iter_mut() {
+                    for (v, &g) in ch[first..first + count].iter_mut().zip(&gains[skip..]) {
+                        *v *= g;
+                    }
+                }
+            }
+            i += len;
         }
+        self.ctl = total % CONTROL;
     }
 }
 

@@ -81,6 +81,15 @@ pub struct HumRemover {
     smooth_len: usize,
     /// `harmonics × blocks` complex amplitudes.
     amp: Vec<Complex<f64>>,
+    /// cos(ω_k·i) and sin(ω_k·i) for i < `stride`, harmonic-major.
+    cos_tab: Vec<f64>,
+    sin_tab: Vec<f64>,
+    /// 0, 1, 2, ... (`stride` values).
+    ramp: Vec<f64>,
+    /// Table length (a block and a little more).
+    stride: usize,
+    /// Scratch of `stride` samples.
+    buf: Vec<f64>,
     /// Whether each block is digital silence.
     silent: Vec<bool>,
     scratch: SmoothScratch,
@@ -122,12 +131,27 @@ impl HumRemover {
         if smooth_len % 2 == 0 {
             smooth_len += 1;
         }
+        let stride = block + 2;
+        let mut cos_tab = Vec::with_capacity(omega.len() * stride);
+        let mut sin_tab = Vec::with_capacity(omega.len() * stride);
+        for &w in &omega {
+            for i in 0..stride {
+                let p = phasor(w, i);
+                cos_tab.push(p.re);
+                sin_tab.push(p.im);
+            }
+        }
         HumRemover {
             sample_rate,
             omega,
             block,
             smooth_len,
             amp: Vec::new(),
+            cos_tab,
+            sin_tab,
+            ramp: (0..stride).map(|i| i as f64).collect(),
+            stride,
+            buf: vec![0.0; stride],
             silent: Vec::new(),
             scratch: SmoothScratch::default(),
         }
@@ -163,51 +187,39 @@ impl HumRemover {
         self.subtract(x, blocks);
     }
 
-    /// Per block and harmonic: (2 / block length) · Σ x[n] e^{-jωn}.
+    /// Per block and harmonic: (2 / block length) · Σ x[n] e^{-jωn}, as e^{-jω·start} times a
+    /// dot product of the block with the tables (vectorises; no phasor recursion).
     fn demodulate(&mut self, x: &[f32], blocks: usize) {
         let h = self.omega.len();
         let m = self.block;
-        let mut acc = [Complex::new(0.0f64, 0.0); MAX_HARMONICS];
-        let mut ph = [Complex::new(0.0f64, 0.0); MAX_HARMONICS];
-        let rot: Vec<Complex<f64>> = self
-            .omega
-            .iter()
-            .map(|&w| Complex::new(w.cos(), -w.sin()))
-            .collect();
+        let stride = self.stride;
         for b in 0..blocks {
             let start = b * m;
             let end = (start + m).min(x.len());
-            for k in 0..h {
-                ph[k] = phasor(-self.omega[k], start);
-                acc[k] = Complex::new(0.0, 0.0);
+            let len = end - start;
+            for (d, &v) in self.buf[..len].iter_mut().zip(&x[start..end]) {
+                *d = f64::from(v);
             }
-            for &v in &x[start..end] {
-                let v = f64::from(v);
-                for k in 0..h {
-                    acc[k] += ph[k] * v;
-                    ph[k] *= rot[k];
-                }
-            }
-            let norm = 2.0 / (end - start) as f64;
+            let xb = &self.buf[..len];
+            let norm = 2.0 / len as f64;
             for k in 0..h {
-                self.amp[k * blocks + b] = acc[k] * norm;
+                let tc = &self.cos_tab[k * stride..k * stride + len];
+                let ts = &self.sin_tab[k * stride..k * stride + len];
+                let (c, s) = dot2(xb, tc, ts);
+                self.amp[k * blocks + b] =
+                    phasor(-self.omega[k], start) * Complex::new(c, -s) * norm;
             }
         }
     }
 
-    /// Rebuild every harmonic from its smoothed amplitude and subtract it.
-    fn subtract(&self, x: &mut [f32], blocks: usize) {
+    /// Rebuild every harmonic from its smoothed amplitude and subtract it. Between block
+    /// centres the amplitude moves linearly: Re((A + D·i)·e^{jω(n0+i)}) is rebuilt from the
+    /// tables with four multiply-adds per sample and harmonic.
+    fn subtract(&mut self, x: &mut [f32], blocks: usize) {
         let h = self.omega.len();
         let m = self.block;
+        let stride = self.stride;
         let half = (m as f64 - 1.0) / 2.0;
-        let mut ph = [Complex::new(0.0f64, 0.0); MAX_HARMONICS];
-        let mut a = [Complex::new(0.0f64, 0.0); MAX_HARMONICS];
-        let mut da = [Complex::new(0.0f64, 0.0); MAX_HARMONICS];
-        let rot: Vec<Complex<f64>> = self
-            .omega
-            .iter()
-            .map(|&w| Complex::new(w.cos(), w.sin()))
-            .collect();
         // Segments between block centres: [c_b, c_{b+1}), plus the two ends (held).
         let centre = |b: usize| b as f64 * m as f64 + half;
         let mut n = 0usize;
@@ -222,37 +234,65 @@ impl HumRemover {
             } else {
                 ((centre(seg).floor() as usize + 1).min(len), seg - 1, seg)
             };
-            if end > n {
+            let mut start = n;
+            while start < end {
+                // at most one table length at a time (the held ends can be longer)
+                let stop = end.min(start + stride);
+                let seg_len = stop - start;
                 let c0 = centre(b0);
-                let span = if b1 > b0 { m as f64 } else { 1.0 };
-                let t0 = if b1 > b0 { (n as f64 - c0) / span } else { 0.0 };
+                let hum = &mut self.buf[..seg_len];
+                hum.iter_mut().for_each(|v| *v = 0.0);
                 for k in 0..h {
                     let z0 = self.amp[k * blocks + b0];
                     let z1 = self.amp[k * blocks + b1];
-                    let step = if b1 > b0 {
-                        (z1 - z0) / span
+                    let (a0, da) = if b1 > b0 {
+                        let step = (z1 - z0) / m as f64;
+                        (z0 + step * (start as f64 - c0), step)
                     } else {
-                        Complex::new(0.0, 0.0)
+                        (z0, Complex::new(0.0, 0.0))
                     };
-                    a[k] = z0 + (z1 - z0) * t0;
-                    da[k] = step;
-                    ph[k] = phasor(self.omega[k], n);
-                }
-                for v in &mut x[n..end] {
-                    let mut hum = 0.0f64;
-                    for k in 0..h {
-                        // Re(a · e^{jωn})
-                        hum += a[k].re * ph[k].re - a[k].im * ph[k].im;
-                        a[k] += da[k];
-                        ph[k] *= rot[k];
+                    let p = phasor(self.omega[k], start);
+                    let (u, v) = (a0 * p, da * p);
+                    let tc = &self.cos_tab[k * stride..k * stride + seg_len];
+                    let ts = &self.sin_tab[k * stride..k * stride + seg_len];
+                    let ramp = &self.ramp[..seg_len];
+                    for (((o, &cv), &sv), &i) in hum.iter_mut().zip(tc).zip(ts).zip(ramp) {
+                        *o += u.re * cv - u.im * sv + i * (v.re * cv - v.im * sv);
                     }
-                    *v = (f64::from(*v) - hum) as f32;
                 }
-                n = end;
+                for (v, &hv) in x[start..stop].iter_mut().zip(hum.iter()) {
+                    *v = (f64::from(*v) - hv) as f32;
+                }
+                start = stop;
             }
+            n = end.max(n);
             seg += 1;
         }
     }
+}
+
+/// (Σ x·a, Σ x·b) with eight independent partial sums (the additions need not wait on each
+/// other, and vectorise).
+fn dot2(x: &[f64], a: &[f64], b: &[f64]) -> (f64, f64) {
+    let n = x.len().min(a.len()).min(b.len());
+    let mut sa = [0.0f64; 8];
+    let mut sb = [0.0f64; 8];
+    let chunks = n / 8;
+    for c in 0..chunks {
+        let o = c * 8;
+        let (xs, as_, bs) = (&x[o..o + 8], &a[o..o + 8], &b[o..o + 8]);
+        for i in 0..8 {
+            sa[i] += xs[i] * as_[i];
+            sb[i] += xs[i] * bs[i];
+        }
+    }
+    let mut ra: f64 = sa.iter().sum();
+    let mut rb: f64 = sb.iter().sum();
+    for i in chunks * 8..n {
+        ra += x[i] * a[i];
+        rb += x[i] * b[i];
+    }
+    (ra, rb)
 }
 
 /// e^{j·w·n}, with the angle reduced exactly enough for n up to hours of audio.
@@ -530,17 +570,18 @@ fn decimate_mean(channels: &[&[f32]], d: usize) -> Vec<f32> {
     // a[j] = Σ x over block j, b[j] = Σ t·x over block j (t = index within the block)
     let mut a = vec![0.0f64; blocks];
     let mut b = vec![0.0f64; blocks];
+    let ramp: Vec<f32> = (0..d).map(|t| t as f32).collect();
     for ch in channels {
-        for (j, blk) in ch.chunks(d).enumerate() {
-            let mut sa = 0.0f64;
-            let mut sb = 0.0f64;
-            for (t, &v) in blk.iter().enumerate() {
-                let v = f64::from(v);
+        for ((blk, aj), bj) in ch.chunks(d).zip(a.iter_mut()).zip(b.iter_mut()) {
+            // within a block (at most a few dozen samples) f32 sums are plenty
+            let mut sa = 0.0f32;
+            let mut sb = 0.0f32;
+            for (&v, &t) in blk.iter().zip(&ramp) {
                 sa += v;
-                sb += t as f64 * v;
+                sb += t * v;
             }
-            a[j] += sa;
-            b[j] += sb;
+            *aj += f64::from(sa);
+            *bj += f64::from(sb);
         }
     }
     let df = d as f64;

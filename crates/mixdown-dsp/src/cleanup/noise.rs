@@ -191,6 +191,13 @@ pub fn measure(channels: &[&[f32]], sample_rate: u32, max_frames: usize) -> Nois
     for b in band_of_bin.iter().flatten() {
         bins[*b] += 1;
     }
+    // the bins of each band are contiguous: (first, count)
+    let ranges: Vec<(usize, usize)> = (0..nb)
+        .map(|b| {
+            let first = band_of_bin.iter().position(|&x| x == Some(b)).unwrap_or(0);
+            (first, bins[b])
+        })
+        .collect();
     let band_hz: Vec<f64> = (0..nb).map(band_centre).collect();
     let noise_spread_db: Vec<f64> = bins
         .iter()
@@ -250,10 +257,12 @@ pub fn measure(channels: &[&[f32]], sample_rate: u32, max_frames: usize) -> Nois
             }
             fft.process_with_scratch(&mut input, &mut output, &mut scratch)
                 .expect("fft sizes match");
-            for (c, b) in output.iter().zip(&band_of_bin) {
-                if let Some(b) = b {
-                    band[*b] += f64::from(c.re).powi(2) + f64::from(c.im).powi(2);
+            for (bp, &(first, count)) in band.iter_mut().zip(&ranges) {
+                let mut acc = 0.0f32;
+                for c in &output[first..first + count] {
+                    acc += c.re * c.re + c.im * c.im;
                 }
+                *bp += f64::from(acc);
             }
         }
         band.iter_mut().for_each(|b| *b *= to_ms);
