@@ -122,6 +122,7 @@ pub fn third_octave_and_low_stereo(
     let mean = frame_power.iter().sum::<f64>() / frames as f64;
     // Pass 2: the spectra of the frames that pass, accumulated.
     let mut acc = vec![0.0f64; bins];
+    let mut scratch = fft.make_scratch_vec();
     let mut used = 0usize;
     let mut low = [0.0f64; 3];
     for (f, &p) in frame_power.iter().enumerate() {
@@ -133,7 +134,7 @@ pub fn third_octave_and_low_stereo(
             for (i, v) in input.iter_mut().enumerate() {
                 *v = ch.get(start + i).copied().unwrap_or(0.0) * window[i];
             }
-            fft.process(&mut input, &mut output)
+            fft.process_with_scratch(&mut input, &mut output, &mut scratch)
                 .expect("fft sizes match");
             for (s, c) in acc.iter_mut().zip(&output) {
                 *s += (c.re as f64).powi(2) + (c.im as f64).powi(2);

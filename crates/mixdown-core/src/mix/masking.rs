@@ -119,6 +119,7 @@ pub fn band_frames(track: &AudioBuffer) -> BandFrames {
     let norm = 2.0 / (window.iter().map(|w| (w * w) as f64).sum::<f64>() * size as f64);
     let mut input = fft.make_input_vec();
     let mut output = fft.make_output_vec();
+    let mut scratch = fft.make_scratch_vec();
     let channels = track.num_channels();
     let mut energy = vec![0.0f32; channels * frames * bands];
     for (c, ch) in track.channels.iter().enumerate() {
@@ -127,7 +128,7 @@ pub fn band_frames(track: &AudioBuffer) -> BandFrames {
             for (i, v) in input[..frame].iter_mut().enumerate() {
                 *v = ch[t * frame + i] * window[i];
             }
-            fft.process(&mut input, &mut output)
+            fft.process_with_scratch(&mut input, &mut output, &mut scratch)
                 .expect("fft sizes match");
             for (b, &(lo, hi)) in ranges.iter().enumerate() {
                 let mut e = 0.0f64;
