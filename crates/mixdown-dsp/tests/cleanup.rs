@@ -602,7 +602,7 @@ fn dc_blocker_removes_an_offset_without_a_thump() {
         .iter()
         .map(|v| v + 0.3)
         .collect();
-    let mut ch = vec![to_f32(&x)];
+    let mut ch = [to_f32(&x)];
     let mut views: Vec<&mut [f32]> = ch.iter_mut().map(|c| c.as_mut_slice()).collect();
     DcBlocker::new(&DcParams { highpass_hz: 10.0 }, sr, 1).process_buffer(&mut views);
     let y: Vec<f64> = ch[0].iter().map(|&v| f64::from(v)).collect();

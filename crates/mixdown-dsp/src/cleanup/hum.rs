@@ -435,7 +435,7 @@ fn quarter_deviation(row: &[Complex<f64>]) -> Option<f64> {
         (den > 0.0).then(|| (num / den, var / (den * den)))
     };
     let (whole, whole_var) = estimate(0..n)?;
-    if !(whole.norm() > 0.0) {
+    if whole.norm().is_nan() || whole.norm() <= 0.0 {
         return None;
     }
     let mut worst = 0.0f64;
@@ -814,7 +814,7 @@ impl Band {
             })
             .collect();
         let sum_g: f64 = g.iter().sum();
-        if !(sum_g > 0.0) {
+        if sum_g.is_nan() || sum_g <= 0.0 {
             return None;
         }
         let z: Vec<Complex<f64>> = b.iter().zip(&g).map(|(v, &w)| v * w).collect();
