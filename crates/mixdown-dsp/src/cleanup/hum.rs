@@ -322,51 +322,35 @@ fn weighted_smooth(row: &mut [Complex<f64>], len: usize, silent: &[bool], s: &mu
 /// The reweighted estimate of [`weighted_smooth`]: leaves it in `s.est` and the final weights
 /// in `s.weight`. `false` if every period is silent.
 fn irls(row: &[Complex<f64>], len: usize, silent: &[bool], s: &mut SmoothScratch) -> bool {
-    let n = row.len();
     if silent.iter().all(|&z| z) {
         return false;
     }
-    // first a plain average (every period that is not silent counts the same): weights from
-    // the power of the signal itself would favour the moments where the music near the
-    // harmonic happens to cancel the hum, and pull the estimate towards nothing
+    // Two starts: a plain average (every period that is not silent counts the same), and
+    // weights inverse to the power of the signal itself. The second learns the hum from the
+    // pauses at once, but favours the moments where a steady note near the harmonic happens
+    // to cancel the hum; the first does not, but takes more of the music along. Each is
+    // reweighted on what it leaves, and the one that leaves less where little else sounds
+    // (the smaller sum of log residual power: the likelier under noise of changing level)
+    // is kept.
     s.weight.clear();
     s.weight
         .extend(silent.iter().map(|&z| if z { 0.0 } else { 1.0 }));
     let (weight, est) = (&s.weight, &mut s.est);
     smooth_fixed(row, weight, len, &mut s.num, &mut s.den, &mut s.tmp, est);
     for _ in 0..REMOVER_ITERATIONS {
-        // power near the harmonic (±12 Hz, over 0.2 s) of what the estimate leaves
-        s.power.clear();
-        s.power.extend(row.iter().zip(&s.est).map(|(&b, &e)| b - e));
-        moving_average_even(&mut s.power, REMOVER_BAND_BLOCKS, &mut s.tmp);
-        for v in s.power.iter_mut() {
-            *v = Complex::new(v.norm_sqr(), 0.0);
-        }
-        moving_average(&mut s.power, REMOVER_SMOOTH_BLOCKS, &mut s.tmp);
-        s.sorted.clear();
-        s.sorted.extend(
-            s.power
-                .iter()
-                .zip(silent)
-                .filter(|(_, &z)| !z)
-                .map(|(p, _)| p.re),
-        );
-        let mid = s.sorted.len() / 2;
-        let median = *s
-            .sorted
-            .select_nth_unstable_by(mid, |a, b| a.total_cmp(b))
-            .1;
-        let floor = (median / REMOVER_WEIGHT_MAX_RATIO).max(1e-30);
-        s.weight.clear();
-        s.weight.extend((0..n).map(|i| {
-            if silent[i] {
-                0.0
-            } else {
-                floor / s.power[i].re.max(floor)
-            }
-        }));
-        let (weight, est) = (&s.weight, &mut s.est);
-        smooth_fixed(row, weight, len, &mut s.num, &mut s.den, &mut s.tmp, est);
+        reweight(row, len, silent, s);
+    }
+    let cost_plain = residual_cost(row, silent, s);
+    let plain = std::mem::take(&mut s.est);
+    // second start: weights from the signal's own power
+    s.est.clear();
+    s.est.resize(row.len(), Complex::new(0.0, 0.0));
+    for _ in 0..=REMOVER_ITERATIONS {
+        reweight(row, len, silent, s);
+    }
+    let cost_power = residual_cost(row, silent, s);
+    if cost_plain <= cost_power {
+        s.est = plain;
     }
     for (e, &z) in s.est.iter_mut().zip(silent) {
         if z {
@@ -374,6 +358,61 @@ fn irls(row: &[Complex<f64>], len: usize, silent: &[bool], s: &mut SmoothScratch
         }
     }
     true
+}
+
+/// Local power near the harmonic (±12 Hz, over 0.2 s) of what the estimate in `s.est` leaves,
+/// into `s.power`; returns its median over the periods that are not silent.
+fn residual_power(row: &[Complex<f64>], silent: &[bool], s: &mut SmoothScratch) -> f64 {
+    s.power.clear();
+    s.power.extend(row.iter().zip(&s.est).map(|(&b, &e)| b - e));
+    moving_average_even(&mut s.power, REMOVER_BAND_BLOCKS, &mut s.tmp);
+    for v in s.power.iter_mut() {
+        *v = Complex::new(v.norm_sqr(), 0.0);
+    }
+    moving_average(&mut s.power, REMOVER_SMOOTH_BLOCKS, &mut s.tmp);
+    s.sorted.clear();
+    s.sorted.extend(
+        s.power
+            .iter()
+            .zip(silent)
+            .filter(|(_, &z)| !z)
+            .map(|(p, _)| p.re),
+    );
+    if s.sorted.is_empty() {
+        return 0.0;
+    }
+    let mid = s.sorted.len() / 2;
+    *s.sorted
+        .select_nth_unstable_by(mid, |a, b| a.total_cmp(b))
+        .1
+}
+
+/// One reweighting: weights inverse to the residual power of the current estimate (capped),
+/// then the new estimate.
+fn reweight(row: &[Complex<f64>], len: usize, silent: &[bool], s: &mut SmoothScratch) {
+    let median = residual_power(row, silent, s);
+    let floor = (median / REMOVER_WEIGHT_MAX_RATIO).max(1e-30);
+    s.weight.clear();
+    s.weight.extend(
+        s.power
+            .iter()
+            .zip(silent)
+            .map(|(p, &z)| if z { 0.0 } else { floor / p.re.max(floor) }),
+    );
+    let (weight, est) = (&s.weight, &mut s.est);
+    smooth_fixed(row, weight, len, &mut s.num, &mut s.den, &mut s.tmp, est);
+}
+
+/// Σ ln(residual power) over the periods that are not silent (floored far below anything
+/// audible).
+fn residual_cost(row: &[Complex<f64>], silent: &[bool], s: &mut SmoothScratch) -> f64 {
+    residual_power(row, silent, s);
+    s.power
+        .iter()
+        .zip(silent)
+        .filter(|(_, &z)| !z)
+        .map(|(p, _)| p.re.max(1e-20).ln())
+        .sum()
 }
 
 /// `est` = MA³(weight · row) / MA³(weight), three cascaded moving averages of `len`; zero where
@@ -590,7 +629,7 @@ const WEIGHT_SMOOTH_BLOCKS: usize = 10;
 /// The band of the weighting: the baseband is averaged over this many periods first (±12 Hz).
 const WEIGHT_BAND_BLOCKS: usize = 4;
 /// Harmonics at least this prominent tell how steady the hum is, dB.
-const WANDER_MIN_PROMINENCE_DB: f64 = 25.0;
+const WANDER_MIN_PROMINENCE_DB: f64 = 15.0;
 /// Weights are capped at this many times the weight of a block at the median level.
 const WEIGHT_MAX_RATIO: f64 = 1000.0;
 
