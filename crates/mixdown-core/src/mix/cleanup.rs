@@ -17,7 +17,8 @@
 //!   notes, which come and go. Each harmonic that stands [`HUM_DOMINANCE_DB`] above the other
 //!   lines near it adds its prominence above [`HUM_PROMINENCE_DB`] (at most
 //!   [`HUM_SCORE_CAP_DB`]) to the evidence ([`hum_score`]); hum is removed from
-//!   [`HUM_MIN_SCORE`] up, if it is above [`HUM_MIN_DBFS`]. On the untouched corpus the best
+//!   [`HUM_MIN_SCORE`] up, if it is above [`HUM_MIN_DBFS`] and no more than
+//!   [`HUM_BELOW_QUIET_DB`] below the track's quiet passages. On the untouched corpus the best
 //!   score is about 20 dB (a metal backing track whose riff repeats in step with 50 Hz), hum at
 //!   -40 dBFS under a bass line scores 35 or more. The remover gets at least
 //!   [`HUM_MIN_HARMONICS`] notches (more if higher harmonics stand out), [`HUM_STEADY_WIDTH_HZ`]
@@ -133,8 +134,12 @@ pub const HUM_DOMINANCE_DB: f64 = 3.0;
 pub const HUM_SCORE_CAP_DB: f64 = 25.0;
 /// Evidence needed for hum (sum over the first six harmonics), dB.
 pub const HUM_MIN_SCORE: f64 = 28.0;
-/// Hum quieter than this is left alone, dBFS.
+/// Hum quieter than this is left alone, dBFS ...
 pub const HUM_MIN_DBFS: f64 = -80.0;
+/// ... and so is hum this far below the track's quiet passages (the 10th percentile of its
+/// 100 ms windows; where hum is exposed, that is the hum itself), dB: inaudible, and the faint
+/// lines that steady tones beating near a harmonic leave in the analysis sit there.
+pub const HUM_BELOW_QUIET_DB: f64 = 40.0;
 /// Harmonics removed at least (the harmonics of real hum reach well up; a notch where there is
 /// none costs nothing audible).
 pub const HUM_MIN_HARMONICS: u32 = 6;
@@ -298,7 +303,10 @@ fn hum_present(p: &HumPeak) -> bool {
 }
 
 /// The hum scan of a track and the best candidate's score (`None` if no candidate).
-fn find_hum(track: &AudioBuffer) -> (Option<FoundHum>, Option<(HumCandidate, f64)>) {
+fn find_hum(
+    track: &AudioBuffer,
+    quiet_dbfs: f64,
+) -> (Option<FoundHum>, Option<(HumCandidate, f64)>) {
     let views: Vec<&[f32]> = track.channels.iter().map(|c| c.as_slice()).collect();
     let an = HumAnalyser::new(&views, track.sample_rate);
     let best = [50.0, 60.0]
@@ -322,7 +330,7 @@ fn find_hum(track: &AudioBuffer) -> (Option<FoundHum>, Option<(HumCandidate, f64
     );
     let present: Vec<&HumPeak> = full.peaks.iter().filter(|p| hum_present(p)).collect();
     let level = db(present.iter().map(|p| undb(p.level_dbfs)).sum());
-    if level < HUM_MIN_DBFS {
+    if level < HUM_MIN_DBFS || level < quiet_dbfs - HUM_BELOW_QUIET_DB {
         return (None, best);
     }
     let highest = present.iter().map(|p| p.harmonic).max().unwrap_or(1);
@@ -532,7 +540,8 @@ pub fn analyse_and_plan(track: &AudioBuffer) -> CleanupPlan {
     }
 
     // hum
-    let (found, strongest) = find_hum(track);
+    let quiet = m.quiet_dbfs.unwrap_or(-300.0);
+    let (found, strongest) = find_hum(track, quiet);
     if let Some((c, score)) = &strongest {
         m.hum_hz = Some((c.fundamental_hz * 1e3).round() / 1e3);
         m.hum_score_db = Some(round1(*score));

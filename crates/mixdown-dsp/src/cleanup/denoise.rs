@@ -119,7 +119,10 @@ impl Denoiser {
             .into_iter()
             .map(|p| p * thr)
             .collect();
-        let bypass = noise_thr.iter().all(|&p| !(p > 0.0)) || !(params.floor_db < 0.0);
+        // no noise anywhere, or no cut (NaN parameters count as neither)
+        let bypass = noise_thr.iter().all(|&p| p.is_nan() || p <= 0.0)
+            || params.floor_db.is_nan()
+            || params.floor_db >= 0.0;
         let frame_s = hop as f64 / f64::from(sample_rate);
         let bins = size / 2 + 1;
         Denoiser {

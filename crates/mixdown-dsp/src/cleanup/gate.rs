@@ -181,12 +181,12 @@ impl Gate {
         let n = channels.first().map_or(0, |c| c.len());
         let mut frame = [0.0f32; 8];
         for i in 0..n {
-            for c in 0..nch {
-                frame[c] = channels[c][i];
+            for (f, ch) in frame.iter_mut().zip(channels.iter()) {
+                *f = ch[i];
             }
             self.tick(&mut frame, nch);
-            for c in 0..nch {
-                channels[c][i] = frame[c];
+            for (f, ch) in frame.iter().zip(channels.iter_mut()) {
+                ch[i] = *f;
             }
         }
     }

@@ -306,9 +306,11 @@ fn phasor(w: f64, n: usize) -> Complex<f64> {
 /// as a maximum-likelihood estimate of a slowly varying sinusoid in noise of changing level
 /// does: the hum's amplitude is learned mostly where little else sounds near it (where the
 /// music is loud, from the quieter periods around), so that less of the music goes into the
-/// estimate and is subtracted with it. The power is first that of the signal, then (twice)
-/// that of what is left after the current estimate, so that the periods where the hum is all
-/// there is count most. Digital silence gets no hum.
+/// estimate and is subtracted with it. The first estimate is a plain average; then, twice, the
+/// weights come from the power of what the current estimate leaves, so that the periods where
+/// the hum is all there is count most. (Weights from the power of the signal itself would
+/// favour the moments where a note near the harmonic happens to cancel the hum, and pull the
+/// estimate towards nothing.) Digital silence gets no hum.
 fn weighted_smooth(row: &mut [Complex<f64>], len: usize, silent: &[bool], s: &mut SmoothScratch) {
     if irls(row, len, silent, s) {
         row.copy_from_slice(&s.est);
@@ -320,52 +322,97 @@ fn weighted_smooth(row: &mut [Complex<f64>], len: usize, silent: &[bool], s: &mu
 /// The reweighted estimate of [`weighted_smooth`]: leaves it in `s.est` and the final weights
 /// in `s.weight`. `false` if every period is silent.
 fn irls(row: &[Complex<f64>], len: usize, silent: &[bool], s: &mut SmoothScratch) -> bool {
-    let n = row.len();
+    if silent.iter().all(|&z| z) {
+        return false;
+    }
+    // Two starts: a plain average (every period that is not silent counts the same), and
+    // weights inverse to the power of the signal itself. The second learns the hum from the
+    // pauses at once, but favours the moments where a steady note near the harmonic happens
+    // to cancel the hum; the first does not, but takes more of the music along. Each is
+    // reweighted on what it leaves, and the one that leaves less where little else sounds
+    // (the smaller sum of log residual power: the likelier under noise of changing level)
+    // is kept.
+    s.weight.clear();
+    s.weight
+        .extend(silent.iter().map(|&z| if z { 0.0 } else { 1.0 }));
+    let (weight, est) = (&s.weight, &mut s.est);
+    smooth_fixed(row, weight, len, &mut s.num, &mut s.den, &mut s.tmp, est);
+    for _ in 0..REMOVER_ITERATIONS {
+        reweight(row, len, silent, s);
+    }
+    let cost_plain = residual_cost(row, silent, s);
+    let plain = std::mem::take(&mut s.est);
+    // second start: weights from the signal's own power
     s.est.clear();
-    s.est.resize(n, Complex::new(0.0, 0.0));
+    s.est.resize(row.len(), Complex::new(0.0, 0.0));
     for _ in 0..=REMOVER_ITERATIONS {
-        // power near the harmonic (±12 Hz, over 0.2 s) of what the estimate leaves
-        s.power.clear();
-        s.power.extend(row.iter().zip(&s.est).map(|(&b, &e)| b - e));
-        moving_average_even(&mut s.power, WEIGHT_BAND_BLOCKS, &mut s.tmp);
-        for v in s.power.iter_mut() {
-            *v = Complex::new(v.norm_sqr(), 0.0);
-        }
-        moving_average(&mut s.power, WEIGHT_SMOOTH_BLOCKS | 1, &mut s.tmp);
-        s.sorted.clear();
-        s.sorted.extend(
-            s.power
-                .iter()
-                .zip(silent)
-                .filter(|(_, &z)| !z)
-                .map(|(p, _)| p.re),
-        );
-        if s.sorted.is_empty() {
-            return false;
-        }
-        let mid = s.sorted.len() / 2;
-        let median = *s
-            .sorted
-            .select_nth_unstable_by(mid, |a, b| a.total_cmp(b))
-            .1;
-        let floor = (median / REMOVER_WEIGHT_MAX_RATIO).max(1e-30);
-        s.weight.clear();
-        s.weight.extend((0..n).map(|i| {
-            if silent[i] {
-                0.0
-            } else {
-                floor / s.power[i].re.max(floor)
-            }
-        }));
-        let (weight, est) = (&s.weight, &mut s.est);
-        smooth_fixed(row, weight, len, &mut s.num, &mut s.den, &mut s.tmp, est);
-        for (e, &z) in s.est.iter_mut().zip(silent) {
-            if z {
-                *e = Complex::new(0.0, 0.0);
-            }
+        reweight(row, len, silent, s);
+    }
+    let cost_power = residual_cost(row, silent, s);
+    if cost_plain <= cost_power {
+        s.est = plain;
+    }
+    for (e, &z) in s.est.iter_mut().zip(silent) {
+        if z {
+            *e = Complex::new(0.0, 0.0);
         }
     }
     true
+}
+
+/// Local power near the harmonic (±12 Hz, over 0.2 s) of what the estimate in `s.est` leaves,
+/// into `s.power`; returns its median over the periods that are not silent.
+fn residual_power(row: &[Complex<f64>], silent: &[bool], s: &mut SmoothScratch) -> f64 {
+    s.power.clear();
+    s.power.extend(row.iter().zip(&s.est).map(|(&b, &e)| b - e));
+    moving_average_even(&mut s.power, REMOVER_BAND_BLOCKS, &mut s.tmp);
+    for v in s.power.iter_mut() {
+        *v = Complex::new(v.norm_sqr(), 0.0);
+    }
+    moving_average(&mut s.power, REMOVER_SMOOTH_BLOCKS, &mut s.tmp);
+    s.sorted.clear();
+    s.sorted.extend(
+        s.power
+            .iter()
+            .zip(silent)
+            .filter(|(_, &z)| !z)
+            .map(|(p, _)| p.re),
+    );
+    if s.sorted.is_empty() {
+        return 0.0;
+    }
+    let mid = s.sorted.len() / 2;
+    *s.sorted
+        .select_nth_unstable_by(mid, |a, b| a.total_cmp(b))
+        .1
+}
+
+/// One reweighting: weights inverse to the residual power of the current estimate (capped),
+/// then the new estimate.
+fn reweight(row: &[Complex<f64>], len: usize, silent: &[bool], s: &mut SmoothScratch) {
+    let median = residual_power(row, silent, s);
+    let floor = (median / REMOVER_WEIGHT_MAX_RATIO).max(1e-30);
+    s.weight.clear();
+    s.weight.extend(
+        s.power
+            .iter()
+            .zip(silent)
+            .map(|(p, &z)| if z { 0.0 } else { floor / p.re.max(floor) }),
+    );
+    let (weight, est) = (&s.weight, &mut s.est);
+    smooth_fixed(row, weight, len, &mut s.num, &mut s.den, &mut s.tmp, est);
+}
+
+/// Σ ln(residual power) over the periods that are not silent (floored far below anything
+/// audible).
+fn residual_cost(row: &[Complex<f64>], silent: &[bool], s: &mut SmoothScratch) -> f64 {
+    residual_power(row, silent, s);
+    s.power
+        .iter()
+        .zip(silent)
+        .filter(|(_, &z)| !z)
+        .map(|(p, _)| p.re.max(1e-20).ln())
+        .sum()
 }
 
 /// `est` = MA³(weight · row) / MA³(weight), three cascaded moving averages of `len`; zero where
@@ -386,8 +433,8 @@ fn smooth_fixed(
         den.push(Complex::new(w, 0.0));
     }
     for _ in 0..3 {
-        moving_average(num, len, tmp);
-        moving_average(den, len, tmp);
+        moving_average_shifted(num, len, tmp);
+        moving_average_shifted(den, len, tmp);
     }
     est.clear();
     est.extend(num.iter().zip(den.iter()).map(|(&a, d)| {
@@ -427,7 +474,7 @@ fn quarter_deviation(row: &[Complex<f64>]) -> Option<f64> {
         (den > 0.0).then(|| (num / den, var / (den * den)))
     };
     let (whole, whole_var) = estimate(0..n)?;
-    if !(whole.norm() > 0.0) {
+    if whole.norm().is_nan() || whole.norm() <= 0.0 {
         return None;
     }
     let mut worst = 0.0f64;
@@ -446,11 +493,42 @@ fn quarter_deviation(row: &[Complex<f64>]) -> Option<f64> {
 /// many times the variance the noise gives it.
 const WANDER_SIGNIFICANCE: f64 = 16.0;
 
+/// The remover's weights follow the power within about ±12 Hz of the harmonic ...
+const REMOVER_BAND_BLOCKS: usize = 4;
+/// ... over about 0.2 s (odd, in mains periods): fine enough to use the short gaps between
+/// notes, where the hum is all there is.
+const REMOVER_SMOOTH_BLOCKS: usize = 11;
 /// Reweighting passes of the remover's estimate.
 const REMOVER_ITERATIONS: usize = 2;
 /// The remover's weights are capped at this many times the weight of a period at the median
 /// level of what the estimate leaves.
 const REMOVER_WEIGHT_MAX_RATIO: f64 = 1e4;
+
+/// Moving average of odd length `len`, centred, except near the ends where the window keeps its
+/// length and stops at the end instead of shrinking (a steady value stays exactly steady up to
+/// the edges, and a component that turns relative to the harmonic, a note next to it, is
+/// averaged away there as well as anywhere). The whole row if it is shorter than `len`.
+fn moving_average_shifted(row: &mut [Complex<f64>], len: usize, tmp: &mut Vec<Complex<f64>>) {
+    let n = row.len();
+    if len <= 1 || n <= 1 {
+        return;
+    }
+    let len = len.min(n);
+    tmp.clear();
+    tmp.reserve(n + 1);
+    tmp.push(Complex::new(0.0, 0.0));
+    let mut s = Complex::new(0.0, 0.0);
+    for &v in row.iter() {
+        s += v;
+        tmp.push(s);
+    }
+    let r = len / 2;
+    let inv = 1.0 / len as f64;
+    for (i, v) in row.iter_mut().enumerate() {
+        let lo = i.saturating_sub(r).min(n - len);
+        *v = (tmp[lo + len] - tmp[lo]) * inv;
+    }
+}
 
 /// Centred moving average of odd length `len`, averaging only the samples that exist near the
 /// ends (so a steady value stays exactly steady up to the edges).
@@ -542,12 +620,16 @@ const HOOD_NEAR_HZ: f64 = 1.0;
 const HOOD_FAR_HZ: f64 = 4.0;
 /// Rival lines are looked for from this far away, Hz.
 const RIVAL_NEAR_HZ: f64 = 0.3;
-/// Time resolution of the weighting, in mains periods (about 0.2 s).
+/// Time resolution of the weighting, in mains periods (about 0.2 s: fine enough to use the
+/// short gaps between notes). The weights follow the beats of steady tones near a harmonic,
+/// which gives them faint lines of their own (two notes an octave apart make one at the
+/// harmonic, some 50 dB below them): the engine ignores hum far below the track's quiet
+/// passages.
 const WEIGHT_SMOOTH_BLOCKS: usize = 10;
 /// The band of the weighting: the baseband is averaged over this many periods first (±12 Hz).
 const WEIGHT_BAND_BLOCKS: usize = 4;
 /// Harmonics at least this prominent tell how steady the hum is, dB.
-const WANDER_MIN_PROMINENCE_DB: f64 = 25.0;
+const WANDER_MIN_PROMINENCE_DB: f64 = 15.0;
 /// Weights are capped at this many times the weight of a block at the median level.
 const WEIGHT_MAX_RATIO: f64 = 1000.0;
 
@@ -771,7 +853,7 @@ impl Band {
             })
             .collect();
         let sum_g: f64 = g.iter().sum();
-        if !(sum_g > 0.0) {
+        if sum_g.is_nan() || sum_g <= 0.0 {
             return None;
         }
         let z: Vec<Complex<f64>> = b.iter().zip(&g).map(|(v, &w)| v * w).collect();
