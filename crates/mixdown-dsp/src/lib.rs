@@ -1,8 +1,6 @@
 //! mixdown-dsp: pure signal processing, no I/O. Every block is tested against its specification.
 
 pub mod biquad;
-// (lints relaxed while the clean-up branch is finished; removed at its merge)
-#[allow(clippy::needless_range_loop, clippy::neg_cmp_op_on_partial_ord)]
 pub mod cleanup;
 pub mod compressor;
 pub mod crossover;
