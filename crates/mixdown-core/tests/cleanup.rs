@@ -8,7 +8,9 @@
 //! show it.
 
 use mixdown_core::audio::AudioBuffer;
-use mixdown_core::mix::cleanup::{analyse_and_plan, apply, CleanupPlan, NOTHING_NEEDED};
+use mixdown_core::mix::cleanup::{
+    analyse_and_plan, apply, CleanupPlan, NOTHING_NEEDED, NOT_A_NUMBER,
+};
 use mixdown_dsp::rng::Rng;
 use std::f64::consts::PI;
 
@@ -580,6 +582,15 @@ fn odd_input_does_not_panic() {
             assert_eq!(&out, track);
         }
     }
+    // a track with a NaN and an infinity: not analysed, left as it is
+    let mut bad = mono(44100, &music(44100.0, 3.0, 93));
+    bad.channels[0][1000] = f32::NAN;
+    bad.channels[0][2000] = f32::INFINITY;
+    let (plan, out) = cleaned(&bad);
+    assert_eq!(plan.why, vec![NOT_A_NUMBER.to_string()]);
+    assert!(plan.hum.is_none() && plan.denoise.is_none() && plan.dc.is_none());
+    assert!(out.channels[0][1000].is_nan());
+    assert_eq!(out.channels[0][..1000], bad.channels[0][..1000]);
     // the hum at 8 and 192 kHz is still found
     for sr in [8000u32, 192000] {
         let fs = f64::from(sr);

@@ -118,6 +118,8 @@ pub struct CleanupMeasurements {
 
 /// The reason given when nothing is needed.
 pub const NOTHING_NEEDED: &str = "no clean-up needed";
+/// The reason given for a track that cannot be analysed.
+pub const NOT_A_NUMBER: &str = "no clean-up: the track has samples that are not numbers";
 
 /// A DC offset above this is removed here, dBFS (10 % of full scale: a recording fault). A
 /// smaller one is only measured: the channel strip's role high-pass (20 Hz or more) removes it
@@ -200,6 +202,8 @@ struct WindowLevels {
     silent_share: f64,
     /// Mean of each channel (its DC offset).
     means: Vec<f64>,
+    /// Some sample is NaN or infinite.
+    non_finite: bool,
 }
 
 /// (Σ v, Σ v²) in f64 with eight independent partial sums (vectorises).
@@ -232,6 +236,7 @@ fn window_levels(track: &AudioBuffer) -> WindowLevels {
     let mut sums = vec![0.0f64; track.num_channels()];
     let mut silent = 0usize;
     let mut total = 0usize;
+    let mut non_finite = false;
     let mut start = 0;
     while start < n {
         let end = (start + w).min(n);
@@ -242,8 +247,10 @@ fn window_levels(track: &AudioBuffer) -> WindowLevels {
             p += b;
         }
         total += 1;
-        // f64 squares of f32 samples do not underflow: p > 0 iff a sample is not zero
-        if p > 0.0 {
+        // f64 squares of f32 samples neither overflow nor underflow: p is finite iff every
+        // sample is, and p > 0 iff a sample is not zero
+        non_finite |= !p.is_finite();
+        if p > 0.0 && p.is_finite() {
             levels.push(10.0 * (p / ((end - start) as f64 * nch)).max(1e-30).log10());
         } else {
             silent += 1;
@@ -258,6 +265,7 @@ fn window_levels(track: &AudioBuffer) -> WindowLevels {
             1.0
         },
         means: sums.iter().map(|s| s / n.max(1) as f64).collect(),
+        non_finite,
     }
 }
 
@@ -517,6 +525,10 @@ pub fn analyse_and_plan(track: &AudioBuffer) -> CleanupPlan {
         return plan;
     }
     let wl = window_levels(track);
+    if wl.non_finite {
+        plan.why.push(NOT_A_NUMBER.into());
+        return plan;
+    }
     let m = &mut plan.measured;
     m.silent_share = round1(wl.silent_share * 1000.0) / 1000.0;
     m.loud_dbfs = percentile(&wl.levels, 0.95).map(round1);

@@ -8,13 +8,14 @@
 //!    period (a box filter whose nulls sit on the other harmonics and on the mirror image),
 //!    giving the harmonic's complex amplitude once per period;
 //! 2. smooths that sequence with a zero-phase low-pass of about `1 / width_hz` seconds (three
-//!    cascaded moving averages, normalised at the ends of the track), which keeps the steady hum
-//!    and averages away the music, whose phase relative to the harmonic keeps turning. The
-//!    average is weighted: each period counts in inverse proportion to the power near the
-//!    harmonic at that time, first of the signal, then (twice) of what the current estimate
-//!    leaves, as in a maximum-likelihood estimate of a sinusoid in noise of changing level. The
-//!    hum is learned where it is exposed (pauses, quiet notes) rather than under loud bass
-//!    notes, so that little of the music goes into the estimate and is subtracted with it;
+//!    cascaded moving averages whose windows keep their length at the ends of the track), which
+//!    keeps the steady hum and averages away the music, whose phase relative to the harmonic
+//!    keeps turning. The average is weighted: each period counts in inverse proportion to the
+//!    power near the harmonic that the current estimate leaves there, as in a
+//!    maximum-likelihood estimate of a sinusoid in noise of changing level (reweighted twice,
+//!    from two starts, keeping the likelier; see `irls`). The hum is learned where it is
+//!    exposed (pauses, quiet notes) rather than under loud bass notes, so that little of the
+//!    music goes into the estimate and is subtracted with it;
 //! 3. rebuilds the harmonic from the smoothed amplitude (linearly interpolated to every sample)
 //!    and subtracts it. Periods of digital silence get no hum.
 //!
@@ -30,6 +31,18 @@
 //!
 //! [`HumAnalyser`] (and [`scan`]) measure the harmonics of 50 and 60 Hz on a time-weighted
 //! spectrum of the whole track (a few hundredths of a hertz per bin); see [`HumAnalyser`].
+//! For a hum found, [`HumAnalyser::harmonics`] refines the fundamental (to thousandths of a
+//! hertz, so that the high harmonics sit in their notches), measures the higher harmonics and
+//! tells how steady the hum is ([`HumCandidate::wander`]), which sets the notch width.
+//!
+//! # Limits
+//!
+//! A hum buried under music that never pauses (a bass line with no rests, 10 dB or more above
+//! the hum all the time) is found but removed less well (10-25 dB), and so is one under steady
+//! lines at the very same frequencies (synthesised music ticking at 50 Hz has them). Near the
+//! ends of a track the smoothing sees one side only, and a note next to a harmonic leaks a
+//! little into the estimate there. The remover follows a mains frequency that wanders slowly
+//! (the wide notches); a fast wander of more than about 0.05 Hz is not followed.
 
 use super::pow_to_db;
 use realfft::num_complex::Complex;

@@ -3,7 +3,8 @@
 //!
 //! # Measurement ([`measure`])
 //!
-//! Up to `max_frames` Hann-windowed frames of about 93 ms, spread evenly over the track, are
+//! Up to `max_frames` Hann-windowed frames of at least 93 ms (the next power of two: 8192
+//! samples at 44.1 and 48 kHz), spread evenly over the track, are
 //! analysed; frames of digital silence (more than 10 % exact zeros) are left out, since
 //! silence is not noise. In each 1/3-octave band the frame powers give two statistics:
 //! * a low percentile (the 10th), which sits on the noise floor wherever the band is at rest at
@@ -163,7 +164,7 @@ fn band_dof(bins: usize) -> f64 {
     (2.0 * b * b / var).max(2.0)
 }
 
-/// FFT size of the measurement at a sample rate: about 93 ms.
+/// FFT size of the measurement at a sample rate: the power of two at or above 93 ms.
 pub fn measure_fft_size(sample_rate: u32) -> usize {
     ((f64::from(sample_rate) * 0.093).round() as usize)
         .next_power_of_two()
