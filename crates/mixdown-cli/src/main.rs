@@ -285,21 +285,8 @@ fn write_report(path: &Path, report: &MasterReport, inputs: &[&Path]) -> Result<
     master::run::check_output_path(path, inputs).map_err(|e| e.to_string())?;
     let json =
         serde_json::to_string_pretty(report).map_err(|e| format!("{}: {e}", path.display()))?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.mixdown-tmp-{}", std::process::id()));
-    std::fs::write(&tmp, json + "\n")
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            format!("{}: cannot write the report: {e}", path.display())
-        })
+    mixdown_core::io::encode::write_text(path, &(json + "\n"), "the report")
+        .map_err(|e| e.to_string())
 }
 
 fn cmd_master(a: MasterArgs) -> Result<(), String> {
@@ -447,7 +434,8 @@ fn mix_and_report(
     let (report, _session) = result?;
     if let Some(r) = report_path {
         let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        run::write_text(r, &(json + "\n")).map_err(|e| e.to_string())?;
+        mixdown_core::io::encode::write_text(r, &(json + "\n"), "the report")
+            .map_err(|e| e.to_string())?;
     }
     Ok(report)
 }

@@ -47,7 +47,8 @@ pub fn pan_gains(pan: f64) -> (f32, f32) {
     (l as f32, r as f32)
 }
 
-fn pan_gains_f64(pan: f64) -> (f64, f64) {
+/// [`pan_gains`] in double precision.
+pub fn pan_gains_f64(pan: f64) -> (f64, f64) {
     let p = if pan.is_nan() {
         0.0
     } else {

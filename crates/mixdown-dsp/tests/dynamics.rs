@@ -4,40 +4,14 @@
 //! peak detector sees a perfect level step and the gain reduction (GR) can be read from every
 //! output sample as 20·log10(|in| / |out|) + makeup, with no waveform ripple.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod common;
+use common::allocations;
 use std::f64::consts::PI;
 
 use mixdown_dsp::compressor::{
     Compressor, CompressorParams, Detector, GainReductionStats, ACTIVE_GR_DB,
 };
 use mixdown_dsp::rng::Rng;
-
-// ---------------------------------------------------------------------------------------------
-// allocation counter: processing must not allocate
-
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(|a| a.get())
-}
 
 // ---------------------------------------------------------------------------------------------
 // helpers

@@ -14,8 +14,8 @@
 //! where frequency parameters are clamped; below −40 dB the exact dB value of a stop band
 //! does not matter for mixing (and relative error grows where |H| → 0, e.g. a notch centre).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod common;
+use common::allocations;
 use std::f64::consts::PI;
 
 use mixdown_dsp::biquad::{Biquad, Butterworth, Coeffs, FilterChain, FilterKind, BUTTERWORTH_Q};
@@ -27,32 +27,6 @@ use realfft::RealFftPlanner;
 const ALL_RATES: [f64; 5] = [8_000.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0];
 const MIN_IR: usize = 1 << 16;
 const MAX_IR: usize = 1 << 21;
-
-// ---------------------------------------------------------------------------------------------
-// allocation counter: processing must not allocate
-
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(|a| a.get())
-}
 
 // ---------------------------------------------------------------------------------------------
 // helpers

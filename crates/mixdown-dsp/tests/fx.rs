@@ -6,8 +6,8 @@
 //! with two independent BS.1770 meters, the de-esser's gain from the output's amplitude at the
 //! band centre. Run with `--nocapture` to see the measured figures.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+mod common;
+use common::allocations;
 use std::f64::consts::PI;
 
 use mixdown_dsp::biquad::{Butterworth, FilterChain, FilterKind, BUTTERWORTH_Q};
@@ -17,32 +17,6 @@ use mixdown_dsp::loudness::Loudness;
 use mixdown_dsp::pan::{pan_gains, StereoPlacement};
 use mixdown_dsp::reverb::{Reverb, ReverbParams};
 use mixdown_dsp::rng::Rng;
-
-// ---------------------------------------------------------------------------------------------
-// allocation counter: processing must not allocate
-
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|a| a.set(a.get() + 1));
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-fn allocations() -> usize {
-    ALLOCATIONS.with(|a| a.get())
-}
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -72,8 +46,12 @@ fn sine(freq: f64, amp: f64, fs: f64, n: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Runs a reverb over `input` (1 or 2 channels) in blocks of `block`.
-fn run_reverb(rv: &mut Reverb, input: &[&[f32]], block: usize) -> (Vec<f32>, Vec<f32>) {
+/// Runs a stereo-out effect's `process` over `input` (1 or 2 channels) in blocks of `block`.
+fn run_blocks(
+    mut process: impl FnMut(&[&[f32]], &mut [f32], &mut [f32]),
+    input: &[&[f32]],
+    block: usize,
+) -> (Vec<f32>, Vec<f32>) {
     let n = input[0].len();
     let mut l = vec![0.0f32; n];
     let mut r = vec![0.0f32; n];
@@ -81,24 +59,18 @@ fn run_reverb(rv: &mut Reverb, input: &[&[f32]], block: usize) -> (Vec<f32>, Vec
     while i < n {
         let m = block.min(n - i);
         let chans: Vec<&[f32]> = input.iter().map(|c| &c[i..i + m]).collect();
-        rv.process(&chans, &mut l[i..i + m], &mut r[i..i + m]);
+        process(&chans, &mut l[i..i + m], &mut r[i..i + m]);
         i += m;
     }
     (l, r)
 }
 
+fn run_reverb(rv: &mut Reverb, input: &[&[f32]], block: usize) -> (Vec<f32>, Vec<f32>) {
+    run_blocks(|x, l, r| rv.process(x, l, r), input, block)
+}
+
 fn run_delay(d: &mut Delay, input: &[&[f32]], block: usize) -> (Vec<f32>, Vec<f32>) {
-    let n = input[0].len();
-    let mut l = vec![0.0f32; n];
-    let mut r = vec![0.0f32; n];
-    let mut i = 0;
-    while i < n {
-        let m = block.min(n - i);
-        let chans: Vec<&[f32]> = input.iter().map(|c| &c[i..i + m]).collect();
-        d.process(&chans, &mut l[i..i + m], &mut r[i..i + m]);
-        i += m;
-    }
-    (l, r)
+    run_blocks(|x, l, r| d.process(x, l, r), input, block)
 }
 
 /// Bit-for-bit equality, reporting the first difference instead of printing both slices.

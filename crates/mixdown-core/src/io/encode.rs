@@ -163,11 +163,7 @@ pub fn write_file(path: &Path, buf: &AudioBuffer, spec: &EncodeSpec) -> Result<E
     if path.is_dir() {
         return Err(Error::file(path, "cannot write here: it is a folder"));
     }
-    let tmp_path = dir.join(format!(
-        ".{}.mixdown-tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let tmp_path = temp_name(&dir, name);
     let file = File::create(&tmp_path)
         .map_err(|e| Error::file(&dir, format!("cannot write here: {}", io_reason(&e))))?;
     let mut guard = TempFile {
@@ -219,6 +215,31 @@ impl Drop for TempFile {
             let _ = std::fs::remove_file(&self.path);
         }
     }
+}
+
+/// The temporary name an output is written under before it is renamed over `dir/name`.
+fn temp_name(dir: &Path, name: &std::ffi::OsStr) -> PathBuf {
+    dir.join(format!(
+        ".{}.mixdown-tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ))
+}
+
+/// Write a text file (a report, a session) the way audio is written: under a temporary name,
+/// renamed over `path` only once complete. `what` names it in the error ("the report").
+pub fn write_text(path: &Path, text: &str, what: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = temp_name(&dir, path.file_name().unwrap_or_default());
+    std::fs::write(&tmp, text)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::file(path, format!("cannot write {what}: {e}"))
+        })
 }
 
 fn io_reason(e: &std::io::Error) -> String {

@@ -10,7 +10,6 @@ use super::strip::{HighPass, Strip};
 use super::types::{Presence, Role};
 use mixdown_dsp::biquad::FilterKind;
 use mixdown_dsp::compressor::{CompressorParams, Detector};
-use serde::{Deserialize, Serialize};
 
 /// Largest boost or cut the EQ bands of one track may add up to at any frequency, dB
 /// (the role's high-pass is separate).
@@ -338,14 +337,10 @@ pub fn bound_eq(eq: &mut [FilterKind], sample_rate: f64) {
     }
 }
 
-/// Where a track sits left to right.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Placement {
-    /// -1 (left) .. 1 (right).
-    pub pan: f64,
-    /// Stereo width of a stereo track (1 = as recorded).
-    pub width: f64,
-}
+/// Constant-power pan gains (left, right) for `pan` in -1..1.
+pub use mixdown_dsp::pan::pan_gains_f64 as pan_gains;
+/// Where a track sits left to right, and how wide a stereo track stays.
+pub use mixdown_dsp::pan::StereoPlacement as Placement;
 
 /// Which side a name asks for: "Gtr L", "OH_R", "Left".
 fn side_from_name(name: &str) -> Option<f64> {
@@ -498,12 +493,6 @@ fn role_words(r: Role, p: Presence) -> String {
         }
         _ => format!("the {w}"),
     }
-}
-
-/// Constant-power pan gains (left, right) for `pan` in -1..1.
-pub fn pan_gains(pan: f64) -> (f64, f64) {
-    let a = (pan.clamp(-1.0, 1.0) + 1.0) * std::f64::consts::FRAC_PI_4;
-    (a.cos(), a.sin())
 }
 
 /// Effect sends by role and presence (dB below the track's post-fader level; None = no send).

@@ -226,6 +226,31 @@ pub fn render_parts(
 /// Returns at their levels plus the dry sum, then the mix bus (trim, mono low end).
 pub fn finish_mix(session: &Session, parts: &MixParts) -> MixOutput {
     let sr = parts.sample_rate;
+    let mut returns = returns_sum(session, parts);
+    let [ml, mr] = bus(session, parts, &returns);
+    let trims = bus_trims(session);
+    let [dl, dr] = [0, 1].map(|c| parts.dry[c].iter().map(|&d| d * trims[c]).collect());
+    for c in 0..2 {
+        returns[c].iter_mut().for_each(|r| *r *= trims[c]);
+    }
+    let [rl, rr] = returns;
+    MixOutput {
+        mix: AudioBuffer::from_channels(sr, vec![ml, mr]),
+        dry: AudioBuffer::from_channels(sr, vec![dl, dr]),
+        returns: AudioBuffer::from_channels(sr, vec![rl, rr]),
+        tracks: parts.tracks.clone(),
+    }
+}
+
+/// The mix bus output alone (what [`finish_mix`] gives as `mix`), without the dry and return
+/// copies: for decisions that only look at the mix.
+pub fn mix_bus_output(session: &Session, parts: &MixParts) -> AudioBuffer {
+    let [l, r] = bus(session, parts, &returns_sum(session, parts));
+    AudioBuffer::from_channels(parts.sample_rate, vec![l, r])
+}
+
+/// The effect returns at their levels, summed (before the mix bus).
+fn returns_sum(session: &Session, parts: &MixParts) -> [Vec<f32>; 2] {
     let n = parts.dry[0].len();
     let mut returns = [vec![0.0f32; n], vec![0.0f32; n]];
     for (bus, level) in [
@@ -241,23 +266,30 @@ pub fn finish_mix(session: &Session, parts: &MixParts) -> MixOutput {
             }
         }
     }
+    returns
+}
+
+/// The mix bus's gain per channel: trim and balance.
+fn bus_trims(session: &Session) -> [f32; 2] {
     let b = session.mix_bus.balance_db / 2.0;
-    let trims = [
+    [
         db(session.mix_bus.trim_db - b),
         db(session.mix_bus.trim_db + b),
-    ];
-    let mut dry = [parts.dry[0].clone(), parts.dry[1].clone()];
-    let mut mix = [vec![0.0f32; n], vec![0.0f32; n]];
-    for c in 0..2 {
-        let trim = trims[c];
-        for ((m, &r), d) in mix[c].iter_mut().zip(&returns[c]).zip(dry[c].iter_mut()) {
-            *m = (*d + r) * trim;
-            *d *= trim;
-        }
-        returns[c].iter_mut().for_each(|r| *r *= trim);
-    }
+    ]
+}
+
+/// Dry sum plus returns through the mix bus: trim, balance, mono low end.
+fn bus(session: &Session, parts: &MixParts, returns: &[Vec<f32>; 2]) -> [Vec<f32>; 2] {
+    let trims = bus_trims(session);
+    let mut mix = [0, 1].map(|c| {
+        parts.dry[c]
+            .iter()
+            .zip(&returns[c])
+            .map(|(&d, &r)| (d + r) * trims[c])
+            .collect::<Vec<f32>>()
+    });
     if let Some(f) = session.mix_bus.mono_below_hz {
-        let hp = Lr4Crossover::new(f, sr as f64);
+        let hp = Lr4Crossover::new(f, parts.sample_rate as f64);
         let mut ap = hp.matching_allpass();
         let mut hp = hp;
         let (l, r) = mix.split_at_mut(1);
@@ -269,13 +301,5 @@ pub fn finish_mix(session: &Session, parts: &MixParts) -> MixOutput {
             *b = (m2 - s2) as f32;
         }
     }
-    let [dl, dr] = dry;
-    let [rl, rr] = returns;
-    let [ml, mr] = mix;
-    MixOutput {
-        mix: AudioBuffer::from_channels(sr, vec![ml, mr]),
-        dry: AudioBuffer::from_channels(sr, vec![dl, dr]),
-        returns: AudioBuffer::from_channels(sr, vec![rl, rr]),
-        tracks: parts.tracks.clone(),
-    }
+    mix
 }

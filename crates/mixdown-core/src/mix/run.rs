@@ -6,7 +6,7 @@ use super::decide::{self, Placement};
 use super::features::{self, TrackFeatures};
 use super::masking::{self, MaskingReport};
 use super::organise::{self, Organisation};
-use super::render::{finish_mix, render_parts, MixOutput, TrackResult};
+use super::render::{finish_mix, mix_bus_output, render_parts, MixOutput, TrackResult};
 use super::roles::{self, RoleGuess};
 use super::session::{self, Buses, DelayBus, Header, MixBus, ReverbBus, Sends, Session, Track};
 use super::types::{Presence, Role};
@@ -186,8 +186,9 @@ fn decide_session(
         .map(|(n, (_, _, c))| roles::classify(n, c))
         .collect();
     let content: Vec<roles::ContentFeatures> = analysed.iter().map(|a| a.2.clone()).collect();
-    for (name, role) in &job.roles {
-        let i = names
+    // a stem named on the command line: by its name or its file name
+    let find = |flag: &str, name: &str| -> Result<usize> {
+        names
             .iter()
             .zip(&active)
             .position(|(n, &a)| {
@@ -195,10 +196,13 @@ fn decide_session(
             })
             .ok_or_else(|| {
                 Error::usage(format!(
-                    "--role {name}=...: no stem named '{name}' (stems: {})",
+                    "--{flag} {name}=...: no stem named '{name}' (stems: {})",
                     names.join(", ")
                 ))
-            })?;
+            })
+    };
+    for (name, role) in &job.roles {
+        let i = find("role", name)?;
         guesses[i].role = *role;
         guesses[i].source = roles::GuessSource::User;
         guesses[i].confidence = 1.0;
@@ -206,18 +210,7 @@ fn decide_session(
     }
     roles::assign_presence(&mut guesses, &content);
     for (name, p) in &job.presences {
-        let i = names
-            .iter()
-            .zip(&active)
-            .position(|(n, &a)| {
-                n.eq_ignore_ascii_case(name) || org.stems[a].file.eq_ignore_ascii_case(name)
-            })
-            .ok_or_else(|| {
-                Error::usage(format!(
-                    "--presence {name}=...: no stem named '{name}' (stems: {})",
-                    names.join(", ")
-                ))
-            })?;
+        let i = find("presence", name)?;
         guesses[i].presence = *p;
         guesses[i].presence_why = format!("set by --presence {name}={}", p.name());
     }
@@ -397,9 +390,9 @@ fn set_returns_and_trim(session: &mut Session, parts: &super::render::MixParts) 
     // image balance: what is left of a left/right lean after the pans, evened out
     session.mix_bus.trim_db = 0.0;
     session.mix_bus.balance_db = 0.0;
-    let m = finish_mix(session, parts);
+    let m = mix_bus_output(session, parts);
     let power = |x: &[f32]| x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>();
-    let (pl, pr) = (power(&m.mix.channels[0]), power(&m.mix.channels[1]));
+    let (pl, pr) = (power(&m.channels[0]), power(&m.channels[1]));
     if pl > 0.0 && pr > 0.0 {
         let lean = 10.0 * (pl / pr).log10();
         if lean.abs() > 0.25 {
@@ -408,7 +401,7 @@ fn set_returns_and_trim(session: &mut Session, parts: &super::render::MixParts) 
     }
     // headroom: the mix's true peak at MIX_PEAK_DBFS (the balance raises one side by at most
     // half of it)
-    let tp = crate::analysis::true_peak_linear(&m.mix);
+    let tp = crate::analysis::true_peak_linear(&m);
     drop(m);
     if tp > 0.0 {
         session.mix_bus.trim_db =
@@ -707,7 +700,7 @@ pub fn run_mix(
     crate::timing::mark("mix: written");
     if let Some(p) = &job.session {
         let text = session.to_toml()?;
-        write_text(p, &text)?;
+        crate::io::encode::write_text(p, &text, "the session")?;
     }
     let output_analysis = analyse(&final_audio);
     let mut notes = org.notes.clone();
@@ -761,25 +754,6 @@ pub fn run_mix(
         notes,
     };
     Ok((report, session))
-}
-
-/// Write text to a file through a temporary name.
-pub fn write_text(path: &Path, text: &str) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.mixdown-tmp-{}", std::process::id()));
-    std::fs::write(&tmp, text)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::file(path, format!("cannot write: {e}"))
-        })
 }
 
 /// Run `mixdown render`: play a session back.

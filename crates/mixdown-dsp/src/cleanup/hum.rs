@@ -517,6 +517,18 @@ const REMOVER_ITERATIONS: usize = 2;
 /// level of what the estimate leaves.
 const REMOVER_WEIGHT_MAX_RATIO: f64 = 1e4;
 
+/// `tmp` = the running sums of `row`, starting with 0 (`row.len() + 1` values).
+fn prefix_sums(row: &[Complex<f64>], tmp: &mut Vec<Complex<f64>>) {
+    tmp.clear();
+    tmp.reserve(row.len() + 1);
+    tmp.push(Complex::new(0.0, 0.0));
+    let mut s = Complex::new(0.0, 0.0);
+    for &v in row {
+        s += v;
+        tmp.push(s);
+    }
+}
+
 /// Moving average of odd length `len`, centred, except near the ends where the window keeps its
 /// length and stops at the end instead of shrinking (a steady value stays exactly steady up to
 /// the edges, and a component that turns relative to the harmonic, a note next to it, is
@@ -527,14 +539,7 @@ fn moving_average_shifted(row: &mut [Complex<f64>], len: usize, tmp: &mut Vec<Co
         return;
     }
     let len = len.min(n);
-    tmp.clear();
-    tmp.reserve(n + 1);
-    tmp.push(Complex::new(0.0, 0.0));
-    let mut s = Complex::new(0.0, 0.0);
-    for &v in row.iter() {
-        s += v;
-        tmp.push(s);
-    }
+    prefix_sums(row, tmp);
     let r = len / 2;
     let inv = 1.0 / len as f64;
     for (i, v) in row.iter_mut().enumerate() {
@@ -551,15 +556,7 @@ fn moving_average(row: &mut [Complex<f64>], len: usize, tmp: &mut Vec<Complex<f6
         return;
     }
     let r = len / 2;
-    // prefix sums
-    tmp.clear();
-    tmp.reserve(n + 1);
-    tmp.push(Complex::new(0.0, 0.0));
-    let mut s = Complex::new(0.0, 0.0);
-    for &v in row.iter() {
-        s += v;
-        tmp.push(s);
-    }
+    prefix_sums(row, tmp);
     for (i, v) in row.iter_mut().enumerate() {
         let lo = i.saturating_sub(r);
         let hi = (i + r + 1).min(n);
