@@ -121,6 +121,13 @@ impl KFilter {
     /// K-weighted square of the next sample.
     #[inline]
     fn power(&mut self, v: f32) -> f64 {
+        let out = self.filter(v);
+        out * out
+    }
+
+    /// K-weighted value of the next sample.
+    #[inline]
+    fn filter(&mut self, v: f32) -> f64 {
         let (s, h) = (&self.s, &self.h);
         let v = v as f64;
         let y = s.b0 * v + s.b1 * self.x1 + s.b2 * self.x2 - s.a1 * self.y1 - s.a2 * self.y2;
@@ -131,7 +138,7 @@ impl KFilter {
         let out = h.b0 * y + self.z1;
         self.z1 = h.b1 * y - h.a1 * out + self.z2;
         self.z2 = h.b2 * y - h.a2 * out;
-        out * out
+        out
     }
 }
 
@@ -253,6 +260,57 @@ pub fn subblock_powers(channels: &[&[f32]], sample_rate: u32) -> Vec<f64> {
     let mut m = KMeter::new(channels.len(), sample_rate, false);
     m.push(channels);
     m.finish().0
+}
+
+/// Sub-block powers of a stereo pair, per channel and of its mono fold-down.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StereoSubblocks {
+    pub left: Vec<f64>,
+    pub right: Vec<f64>,
+    /// Of (L + R) / 2, the signal a mono speaker plays.
+    pub mono: Vec<f64>,
+}
+
+impl StereoSubblocks {
+    /// Channel-summed powers (what [`subblock_powers`] gives for the pair) with each channel
+    /// scaled by a gain: `gains` are the channels' gains squared.
+    pub fn summed(&self, gains_sq: [f64; 2]) -> Vec<f64> {
+        self.left
+            .iter()
+            .zip(&self.right)
+            .map(|(l, r)| gains_sq[0] * l + gains_sq[1] * r)
+            .collect()
+    }
+}
+
+/// K-weighted 100 ms sub-block powers of a stereo pair in one pass: each channel's and the mono
+/// fold-down's (the K-weighting is linear, so the mono signal's is the channels' average). A
+/// trailing partial sub-block is dropped.
+pub fn stereo_subblocks(left: &[f32], right: &[f32], sample_rate: u32) -> StereoSubblocks {
+    let sub = subblock_len(sample_rate);
+    let n = left.len().min(right.len());
+    let mut fl = KFilter::new(sample_rate as f64);
+    let mut fr = fl.clone();
+    let mut out = StereoSubblocks::default();
+    for (l, r) in left[..n]
+        .chunks_exact(sub)
+        .zip(right[..n].chunks_exact(sub))
+    {
+        let (mut pl, mut pr, mut pm) = (0.0f64, 0.0f64, 0.0f64);
+        for (&x, &y) in l.iter().zip(r) {
+            let (a, b) = (fl.filter(x), fr.filter(y));
+            let m = 0.5 * (a + b);
+            pl += a * a;
+            pr += b * b;
+            pm += m * m;
+        }
+        out.left.push(pl / sub as f64);
+        out.right.push(pr / sub as f64);
+        out.mono.push(pm / sub as f64);
+        fl.flush();
+        fr.flush();
+    }
+    out
 }
 
 /// Sub-block powers of a signal whose chunk `c` is scaled by a gain with square
@@ -456,6 +514,31 @@ mod tests {
         assert_eq!(pred.len(), whole.len());
         for (p, w) in pred.iter().zip(&whole) {
             assert!((p / (4.0 * w) - 1.0).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn stereo_subblocks_match_the_channel_meters_and_the_mono_fold_down() {
+        let sr = 48_000;
+        let x = sine(440.0, sr, 4.0, 0.3);
+        let y = sine(97.0, sr, 4.0, 0.2);
+        let st = stereo_subblocks(&x, &y, sr);
+        let mono: Vec<f32> = x.iter().zip(&y).map(|(a, b)| 0.5 * (a + b)).collect();
+        for (got, want) in [
+            (&st.left, subblock_powers(&[&x], sr)),
+            (&st.right, subblock_powers(&[&y], sr)),
+            (&st.mono, subblock_powers(&[&mono], sr)),
+        ] {
+            assert_eq!(got.len(), want.len());
+            for (a, b) in got.iter().zip(&want) {
+                assert!((a - b).abs() <= 1e-6 * b.abs(), "{a} vs {b}");
+            }
+        }
+        // channel gains: left doubled equals measuring the doubled left
+        let x2: Vec<f32> = x.iter().map(|v| 2.0 * v).collect();
+        let want = subblock_powers(&[&x2, &y], sr);
+        for (a, b) in st.summed([4.0, 1.0]).iter().zip(&want) {
+            assert!((a - b).abs() <= 1e-6 * b.abs());
         }
     }
 }

@@ -320,37 +320,43 @@ pub fn load_files(
         })
         .max()
         .unwrap_or(0);
+    // per-stem facts and the timeline, in parallel; duplicates are named in file order below
+    let placed: Vec<Result<(StemInfo, u64, AudioBuffer)>> = files
+        .par_iter()
+        .zip(raws.into_par_iter())
+        .map(|(p, raw)| {
+            let b = &raw.buffer;
+            let peak = b.sample_peak();
+            let info = StemInfo {
+                name: stem_name(p),
+                file: file_name(p),
+                format: raw.format.clone(),
+                channels: b.num_channels(),
+                source_rate: b.sample_rate,
+                duration_s: b.duration_s(),
+                starts_at_s: first_sound(b) as f64 / b.sample_rate as f64,
+                peak_dbfs: (peak > 0.0).then(|| 20.0 * (peak as f64).log10()),
+                clipped_runs: clipped_runs(b),
+                silent: b.is_digital_silence(),
+                near_silent: peak > 0.0 && peak < 1e-3,
+                duplicate_of: None,
+            };
+            let fp = fingerprint(b);
+            Ok((info, fp, to_timeline(raw.buffer, rate, frames, p)?))
+        })
+        .collect();
     let mut notes = Vec::new();
-    let mut infos = Vec::new();
+    let mut infos: Vec<StemInfo> = Vec::with_capacity(placed.len());
     let mut prints: Vec<u64> = Vec::new();
-    let mut buffers = Vec::with_capacity(raws.len());
-    for (p, raw) in files.iter().zip(raws) {
-        let b = &raw.buffer;
-        let name = stem_name(p);
-        let peak = b.sample_peak();
-        let fp = fingerprint(b);
-        let dup = prints.iter().position(|&q| q == fp).map(|i| {
-            infos
-                .get(i)
-                .map(|s: &StemInfo| s.name.clone())
-                .unwrap_or_default()
-        });
+    let mut buffers = Vec::with_capacity(placed.len());
+    for item in placed {
+        let (mut info, fp, buffer) = item?;
+        info.duplicate_of = prints
+            .iter()
+            .position(|&q| q == fp)
+            .map(|i| infos[i].name.clone());
         prints.push(fp);
-        let info = StemInfo {
-            name: name.clone(),
-            file: file_name(p),
-            format: raw.format.clone(),
-            channels: b.num_channels(),
-            source_rate: b.sample_rate,
-            duration_s: b.duration_s(),
-            starts_at_s: first_sound(b) as f64 / b.sample_rate as f64,
-            peak_dbfs: (peak > 0.0).then(|| 20.0 * (peak as f64).log10()),
-            clipped_runs: clipped_runs(b),
-            silent: b.is_digital_silence(),
-            near_silent: peak > 0.0 && peak < 1e-3,
-            duplicate_of: dup,
-        };
-        buffers.push(to_timeline(raw.buffer, rate, frames, p)?);
+        buffers.push(buffer);
         infos.push(info);
     }
     for s in &infos {

@@ -12,7 +12,6 @@ use mixdown_dsp::crossover::Lr4Crossover;
 use mixdown_dsp::deesser::DeEsser;
 use mixdown_dsp::delay::Delay;
 use mixdown_dsp::reverb::Reverb;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// What happened to one track.
@@ -20,17 +19,6 @@ use serde::{Deserialize, Serialize};
 pub struct TrackResult {
     pub name: String,
     pub compressor_gr: Option<GainReductionStats>,
-}
-
-/// The rendered mix before mastering.
-pub struct MixOutput {
-    /// Dry tracks + returns, after the mix bus (stereo).
-    pub mix: AudioBuffer,
-    /// The dry sum alone (for the restraint check), after the mix bus trim.
-    pub dry: AudioBuffer,
-    /// The reverb and delay returns together, after the mix bus trim.
-    pub returns: AudioBuffer,
-    pub tracks: Vec<TrackResult>,
 }
 
 fn db(x: f64) -> f32 {
@@ -141,28 +129,44 @@ pub fn render_parts(
     let mut del_in = [vec![0.0f32; n], vec![0.0f32; n]];
     let mut results = Vec::with_capacity(session.tracks.len());
     let mut faders = Vec::with_capacity(session.tracks.len());
-    let threads = rayon::current_num_threads().max(1);
-    let mut pending: Vec<(usize, AudioBuffer)> = audio.into_iter().enumerate().collect();
-    let total = pending.len();
-    let mut done = 0;
-    // a few tracks at a time in parallel; each batch is summed in track order
-    while !pending.is_empty() {
-        let batch: Vec<(usize, AudioBuffer)> =
-            pending.drain(..threads.min(pending.len())).collect();
-        let rendered: Vec<(usize, AudioBuffer, TrackResult, f64)> = batch
-            .into_par_iter()
-            .map(|(i, a)| {
-                let t = &session.tracks[i];
-                let (pre, r) = process_track(t, a);
-                let fader = fader_choice(i, &pre).unwrap_or(t.fader_db);
-                let stem = place_track(t, fader, pre);
-                stem_sink(i, &stem);
-                (i, stem, r, fader)
-            })
-            .collect();
-        for (i, stem, r, fader) in rendered {
+    let total = audio.len();
+    // Tracks render in parallel, a few ahead of the one being summed; the sum is taken in
+    // track order (bit-identical whatever the thread count) while the next tracks render.
+    let window = rayon::current_num_threads().max(1) + 2;
+    type Rendered = (AudioBuffer, TrackResult, f64);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, std::thread::Result<Rendered>)>();
+    let mut slots: Vec<Option<AudioBuffer>> = audio.into_iter().map(Some).collect();
+    rayon::in_place_scope(|scope| {
+        let mut next = 0;
+        let mut ready: std::collections::BTreeMap<usize, std::thread::Result<Rendered>> =
+            std::collections::BTreeMap::new();
+        for want in 0..total {
+            while next < total && next < want + window {
+                let a = slots[next].take().expect("each track is rendered once");
+                let (i, tx) = (next, tx.clone());
+                scope.spawn(move |_| {
+                    let job = std::panic::AssertUnwindSafe(|| {
+                        let t = &session.tracks[i];
+                        let (pre, r) = process_track(t, a);
+                        let fader = fader_choice(i, &pre).unwrap_or(t.fader_db);
+                        let stem = place_track(t, fader, pre);
+                        stem_sink(i, &stem);
+                        (stem, r, fader)
+                    });
+                    // the receiver lives until every track is summed
+                    let _ = tx.send((i, std::panic::catch_unwind(job)));
+                });
+                next += 1;
+            }
+            let (stem, r, fader) = loop {
+                if let Some(done) = ready.remove(&want) {
+                    break done.unwrap_or_else(|p| std::panic::resume_unwind(p));
+                }
+                let (i, done) = receive(&rx);
+                ready.insert(i, done);
+            };
             faders.push(fader);
-            let t = &session.tracks[i];
+            let t = &session.tracks[want];
             let rs = t
                 .sends
                 .reverb_db
@@ -190,29 +194,40 @@ pub fn render_parts(
                 }
             }
             results.push(r);
-            done += 1;
-            progress(done, total);
+            progress(want + 1, total);
         }
-    }
-    // effect buses (in parallel), 100% wet
+    });
+    // effect buses, 100% wet, each in time segments on parallel threads
     let (reverb, delay) = rayon::join(
         || {
             session.buses.reverb.enabled.then(|| {
-                let mut r = Reverb::new(session.buses.reverb.params.clone(), sr as f64);
-                let (mut l, mut rr) = (vec![0.0f32; n], vec![0.0f32; n]);
-                r.process(&[&rev_in[0], &rev_in[1]], &mut l, &mut rr);
-                [l, rr]
+                let params = &session.buses.reverb.params;
+                let tail = Reverb::new(params.clone(), sr as f64).tail_samples();
+                render_segmented(
+                    &rev_in,
+                    sr,
+                    tail,
+                    &|| Reverb::new(params.clone(), sr as f64),
+                    &|r: &mut Reverb, x, l, rr| r.process(x, l, rr),
+                )
             })
         },
         || {
             session.buses.delay.enabled.then(|| {
-                let mut d = Delay::new(session.buses.delay.params.clone(), sr as f64);
-                let (mut l, mut rr) = (vec![0.0f32; n], vec![0.0f32; n]);
-                d.process(&[&del_in[0], &del_in[1]], &mut l, &mut rr);
-                [l, rr]
+                let params = &session.buses.delay.params;
+                let tail = Delay::new(params.clone(), sr as f64).tail_samples();
+                render_segmented(
+                    &del_in,
+                    sr,
+                    tail,
+                    &|| Delay::new(params.clone(), sr as f64),
+                    &|d: &mut Delay, x, l, rr| d.process(x, l, rr),
+                )
             })
         },
     );
+    drop(rev_in);
+    drop(del_in);
     MixParts {
         sample_rate: sr,
         dry,
@@ -223,34 +238,93 @@ pub fn render_parts(
     }
 }
 
-/// Returns at their levels plus the dry sum, then the mix bus (trim, mono low end).
-pub fn finish_mix(session: &Session, parts: &MixParts) -> MixOutput {
-    let sr = parts.sample_rate;
-    let mut returns = returns_sum(session, parts);
-    let [ml, mr] = bus(session, parts, &returns);
-    let trims = bus_trims(session);
-    let [dl, dr] = [0, 1].map(|c| parts.dry[c].iter().map(|&d| d * trims[c]).collect());
-    for c in 0..2 {
-        returns[c].iter_mut().for_each(|r| *r *= trims[c]);
+/// One block of a stereo effect: (state, input channels, left out, right out).
+type StereoFx<'a, P> = &'a (dyn Fn(&mut P, &[&[f32]], &mut [f32], &mut [f32]) + Sync);
+
+/// Length of the time segments an effect bus is rendered in, seconds.
+const SEGMENT_S: usize = 20;
+
+/// A linear, time-invariant stereo effect (the reverb, the delay) over a whole signal, in time
+/// segments rendered on parallel threads: each segment starts from silence and runs on
+/// `tail` samples past its end (until its own decay is more than 90 dB down); the overhangs are
+/// added in segment order. The segments depend only on the length and the rate, so the result is
+/// the same whatever the thread count; it differs from one pass only by the decays cut off
+/// `tail` samples after each segment.
+fn render_segmented<P>(
+    input: &[Vec<f32>; 2],
+    sample_rate: u32,
+    tail: usize,
+    make: &(dyn Fn() -> P + Sync),
+    process: StereoFx<P>,
+) -> [Vec<f32>; 2] {
+    use rayon::prelude::*;
+    let n = input[0].len();
+    let seg = (SEGMENT_S * sample_rate as usize).max(1);
+    let (mut out_l, mut out_r) = (vec![0.0f32; n], vec![0.0f32; n]);
+    let overhangs: Vec<[Vec<f32>; 2]> = out_l
+        .par_chunks_mut(seg)
+        .zip(out_r.par_chunks_mut(seg))
+        .enumerate()
+        .map(|(k, (l, r))| {
+            let start = k * seg;
+            let end = start + l.len();
+            let mut fx = make();
+            process(
+                &mut fx,
+                &[&input[0][start..end], &input[1][start..end]],
+                l,
+                r,
+            );
+            // the segment's decay over what follows, fed silence
+            let over = tail.min(n - end);
+            let silence = vec![0.0f32; over];
+            let (mut tl, mut tr) = (vec![0.0f32; over], vec![0.0f32; over]);
+            process(&mut fx, &[&silence, &silence], &mut tl, &mut tr);
+            [tl, tr]
+        })
+        .collect();
+    for (k, [tl, tr]) in overhangs.iter().enumerate() {
+        let from = ((k + 1) * seg).min(n);
+        for (o, v) in out_l[from..].iter_mut().zip(tl) {
+            *o += v;
+        }
+        for (o, v) in out_r[from..].iter_mut().zip(tr) {
+            *o += v;
+        }
     }
-    let [rl, rr] = returns;
-    MixOutput {
-        mix: AudioBuffer::from_channels(sr, vec![ml, mr]),
-        dry: AudioBuffer::from_channels(sr, vec![dl, dr]),
-        returns: AudioBuffer::from_channels(sr, vec![rl, rr]),
-        tracks: parts.tracks.clone(),
+    [out_l, out_r]
+}
+
+/// The next finished track. A rayon worker that waits here keeps running other jobs, so the
+/// tracks it waits for cannot starve behind it.
+fn receive<T>(rx: &std::sync::mpsc::Receiver<T>) -> T {
+    if rayon::current_thread_index().is_none() {
+        return rx.recv().expect("a track job always reports back");
+    }
+    loop {
+        match rx.try_recv() {
+            Ok(v) => return v,
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    std::thread::yield_now();
+                }
+            }
+            Err(e) => panic!("track job channel closed: {e}"),
+        }
     }
 }
 
-/// The mix bus output alone (what [`finish_mix`] gives as `mix`), without the dry and return
-/// copies: for decisions that only look at the mix.
-pub fn mix_bus_output(session: &Session, parts: &MixParts) -> AudioBuffer {
-    let [l, r] = bus(session, parts, &returns_sum(session, parts));
+/// The mix bus output: returns at their levels plus the dry sum, the low end folded to mono,
+/// then the bus trim and balance. What `render` plays, and what the mix engine measures.
+pub fn finish_mix(session: &Session, parts: &MixParts) -> AudioBuffer {
+    let mut m = bus_untrimmed(session, parts, &returns_sum(session, parts));
+    apply_bus_trims(session, &mut m);
+    let [l, r] = m;
     AudioBuffer::from_channels(parts.sample_rate, vec![l, r])
 }
 
 /// The effect returns at their levels, summed (before the mix bus).
-fn returns_sum(session: &Session, parts: &MixParts) -> [Vec<f32>; 2] {
+pub fn returns_sum(session: &Session, parts: &MixParts) -> [Vec<f32>; 2] {
     let n = parts.dry[0].len();
     let mut returns = [vec![0.0f32; n], vec![0.0f32; n]];
     for (bus, level) in [
@@ -270,7 +344,7 @@ fn returns_sum(session: &Session, parts: &MixParts) -> [Vec<f32>; 2] {
 }
 
 /// The mix bus's gain per channel: trim and balance.
-fn bus_trims(session: &Session) -> [f32; 2] {
+pub fn bus_trims(session: &Session) -> [f32; 2] {
     let b = session.mix_bus.balance_db / 2.0;
     [
         db(session.mix_bus.trim_db - b),
@@ -278,14 +352,18 @@ fn bus_trims(session: &Session) -> [f32; 2] {
     ]
 }
 
-/// Dry sum plus returns through the mix bus: trim, balance, mono low end.
-fn bus(session: &Session, parts: &MixParts, returns: &[Vec<f32>; 2]) -> [Vec<f32>; 2] {
-    let trims = bus_trims(session);
+/// Dry sum plus returns through the mix bus's low-end fold to mono, before its trim and
+/// balance.
+pub fn bus_untrimmed(
+    session: &Session,
+    parts: &MixParts,
+    returns: &[Vec<f32>; 2],
+) -> [Vec<f32>; 2] {
     let mut mix = [0, 1].map(|c| {
         parts.dry[c]
             .iter()
             .zip(&returns[c])
-            .map(|(&d, &r)| (d + r) * trims[c])
+            .map(|(&d, &r)| d + r)
             .collect::<Vec<f32>>()
     });
     if let Some(f) = session.mix_bus.mono_below_hz {
@@ -302,4 +380,110 @@ fn bus(session: &Session, parts: &MixParts, returns: &[Vec<f32>; 2]) -> [Vec<f32
         }
     }
     mix
+}
+
+/// The mix bus's trim and balance, the bus's last step.
+pub fn apply_bus_trims(session: &Session, mix: &mut [Vec<f32>; 2]) {
+    let trims = bus_trims(session);
+    for (c, ch) in mix.iter_mut().enumerate() {
+        if trims[c] != 1.0 {
+            ch.iter_mut().for_each(|v| *v *= trims[c]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mixdown_dsp::delay::DelayParams;
+    use mixdown_dsp::reverb::ReverbParams;
+
+    /// Bursts of noise over 50 s, so that tails cross the 20 s segment borders.
+    fn bursts(sr: u32) -> [Vec<f32>; 2] {
+        let n = 50 * sr as usize;
+        let mut seed = 1u32;
+        let mut noise = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        let mut l = vec![0.0f32; n];
+        let mut r = vec![0.0f32; n];
+        for (i, (a, b)) in l.iter_mut().zip(r.iter_mut()).enumerate() {
+            // 0.4 s of noise every 3 s, one of them just before each segment border
+            let t = i % (3 * sr as usize);
+            let near_border = (i % (20 * sr as usize)) > 20 * sr as usize - sr as usize / 4;
+            if t < 2 * sr as usize / 5 || near_border {
+                *a = noise();
+                *b = noise();
+            }
+        }
+        [l, r]
+    }
+
+    fn max_diff(a: &[Vec<f32>; 2], b: &[Vec<f32>; 2]) -> (f32, f32) {
+        let peak = a.iter().flatten().fold(0.0f32, |m, v| m.max(v.abs()));
+        let d = a
+            .iter()
+            .flatten()
+            .zip(b.iter().flatten())
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        (d, peak)
+    }
+
+    #[test]
+    fn segmented_effects_match_one_pass_to_90_db() {
+        let sr = 16_000;
+        let x = bursts(sr);
+        let n = x[0].len();
+        type Pass<'a> = &'a mut dyn FnMut([&[f32]; 2], &mut [f32], &mut [f32]);
+        let one_pass = |fx: Pass| {
+            let (mut l, mut r) = (vec![0.0f32; n], vec![0.0f32; n]);
+            fx([&x[0], &x[1]], &mut l, &mut r);
+            [l, r]
+        };
+        let params = ReverbParams::default();
+        let mut rv = Reverb::new(params.clone(), sr as f64);
+        let tail = rv.tail_samples();
+        let whole = one_pass(&mut |i, l, r| rv.process(&i, l, r));
+        let seg = render_segmented(
+            &x,
+            sr,
+            tail,
+            &|| Reverb::new(params.clone(), sr as f64),
+            &|r: &mut Reverb, i, l, rr| r.process(i, l, rr),
+        );
+        let (d, peak) = max_diff(&whole, &seg);
+        assert!(peak > 0.01, "the reverb made no output");
+        assert!(
+            d < peak * 10f32.powf(-90.0 / 20.0),
+            "reverb {d} vs peak {peak}"
+        );
+
+        let params = DelayParams::default();
+        let mut dl = Delay::new(params.clone(), sr as f64);
+        let tail = dl.tail_samples();
+        let whole = one_pass(&mut |i, l, r| dl.process(&i, l, r));
+        let seg = render_segmented(
+            &x,
+            sr,
+            tail,
+            &|| Delay::new(params.clone(), sr as f64),
+            &|d: &mut Delay, i, l, rr| d.process(i, l, rr),
+        );
+        let (d, peak) = max_diff(&whole, &seg);
+        assert!(peak > 0.01, "the delay made no output");
+        assert!(
+            d < peak * 10f32.powf(-90.0 / 20.0),
+            "delay {d} vs peak {peak}"
+        );
+        // the same result every time
+        let again = render_segmented(
+            &x,
+            sr,
+            tail,
+            &|| Delay::new(params.clone(), sr as f64),
+            &|d: &mut Delay, i, l, rr| d.process(i, l, rr),
+        );
+        assert!(seg == again);
+    }
 }

@@ -6,17 +6,19 @@ use super::decide::{self, Placement};
 use super::features::{self, TrackFeatures};
 use super::masking::{self, MaskingReport};
 use super::organise::{self, Organisation};
-use super::render::{finish_mix, mix_bus_output, render_parts, MixOutput, TrackResult};
+use super::render::{
+    apply_bus_trims, bus_trims, bus_untrimmed, finish_mix, render_parts, returns_sum, TrackResult,
+};
 use super::roles::{self, RoleGuess};
 use super::session::{self, Buses, DelayBus, Header, MixBus, ReverbBus, Sends, Session, Track};
 use super::types::{Presence, Role};
-use crate::analysis::{analyse, Analysis};
+use crate::analysis::{analyse, analyse_with, Analysis, Known};
 use crate::audio::AudioBuffer;
 use crate::error::{Error, Result};
 use crate::io::encode::{write_file, EncodeSpec, FileFormat, SampleFormat};
 use crate::master::{self, MasterChain, MasterOptions, RenderOutcome};
 use crate::report::FileInfo;
-use mixdown_dsp::loudness::Loudness;
+use mixdown_dsp::loudness::{self, Loudness};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -364,15 +366,25 @@ fn decide_session(
     })
 }
 
-/// Choose the return levels and the mix bus trim from the rendered parts.
-fn set_returns_and_trim(session: &mut Session, parts: &super::render::MixParts) {
+/// The mix bus, finished once, with the measurements the report needs.
+struct FinishedBus {
+    mix: AudioBuffer,
+    /// The mix's analysis (its loudness and true peak taken from the figures below).
+    analysis: Analysis,
+    image_mono_lufs: Option<f64>,
+    restraint_returns_below_dry_lu: Option<f64>,
+}
+
+/// Choose the return levels and the mix bus trim and balance from the rendered parts, and
+/// finish the mix bus exactly as `render` does ([`finish_mix`]), measuring each signal once.
+fn finish_and_measure(session: &mut Session, parts: &super::render::MixParts) -> FinishedBus {
     let sr = parts.sample_rate;
     let meas = |x: &[Vec<f32>; 2]| {
         let v: Vec<&[f32]> = x.iter().map(|c| c.as_slice()).collect();
         Loudness::measure(&v, sr).integrated_lufs
     };
-    let (dry, (rev, del)) = rayon::join(
-        || meas(&parts.dry),
+    let (dry_sub, (rev, del)) = rayon::join(
+        || loudness::stereo_subblocks(&parts.dry[0], &parts.dry[1], sr),
         || {
             rayon::join(
                 || parts.reverb.as_ref().and_then(meas),
@@ -380,6 +392,7 @@ fn set_returns_and_trim(session: &mut Session, parts: &super::render::MixParts) 
             )
         },
     );
+    let dry = loudness::integrated(&dry_sub.summed([1.0, 1.0]));
     // reverb 16 LU and delay 20 LU under the dry mix: together about 14.5 LU under it
     if let (Some(d), Some(w)) = (dry, rev) {
         session.buses.reverb.return_db = r2((d - 16.0 - w).clamp(-60.0, 12.0));
@@ -387,12 +400,22 @@ fn set_returns_and_trim(session: &mut Session, parts: &super::render::MixParts) 
     if let (Some(d), Some(w)) = (dry, del) {
         session.buses.delay.return_db = r2((d - 20.0 - w).clamp(-60.0, 12.0));
     }
+    let returns = returns_sum(session, parts);
+    let (ret_sub, mut m) = rayon::join(
+        || loudness::stereo_subblocks(&returns[0], &returns[1], sr),
+        || bus_untrimmed(session, parts, &returns),
+    );
+    drop(returns);
     // image balance: what is left of a left/right lean after the pans, evened out
-    session.mix_bus.trim_db = 0.0;
-    session.mix_bus.balance_db = 0.0;
-    let m = mix_bus_output(session, parts);
     let power = |x: &[f32]| x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>();
-    let (pl, pr) = (power(&m.channels[0]), power(&m.channels[1]));
+    let tp_of = |x: &Vec<f32>| {
+        crate::analysis::true_peak_linear(&AudioBuffer::from_channels(sr, vec![x.clone()]))
+    };
+    let ((pl, tpl), (pr, tpr)) = rayon::join(
+        || (power(&m[0]), tp_of(&m[0])),
+        || (power(&m[1]), tp_of(&m[1])),
+    );
+    session.mix_bus.balance_db = 0.0;
     if pl > 0.0 && pr > 0.0 {
         let lean = 10.0 * (pl / pr).log10();
         if lean.abs() > 0.25 {
@@ -401,23 +424,43 @@ fn set_returns_and_trim(session: &mut Session, parts: &super::render::MixParts) 
     }
     // headroom: the mix's true peak at MIX_PEAK_DBFS (the balance raises one side by at most
     // half of it)
-    let tp = crate::analysis::true_peak_linear(&m);
-    drop(m);
-    if tp > 0.0 {
-        session.mix_bus.trim_db =
-            r2(MIX_PEAK_DBFS - 20.0 * (tp as f64).log10() - session.mix_bus.balance_db.abs() / 2.0);
+    let tp = tpl.max(tpr);
+    session.mix_bus.trim_db = if tp > 0.0 {
+        r2(MIX_PEAK_DBFS - 20.0 * (tp as f64).log10() - session.mix_bus.balance_db.abs() / 2.0)
+    } else {
+        0.0
+    };
+    apply_bus_trims(session, &mut m);
+    let trims = bus_trims(session);
+    let sq = trims.map(|t| (t as f64) * (t as f64));
+    let [ml, mr] = m;
+    let mix = AudioBuffer::from_channels(sr, vec![ml, mr]);
+    // the finished mix: each channel's and the mono fold-down's loudness in one pass; the
+    // true-peak detector is linear, so the trimmed peaks are the measured ones scaled
+    let mix_sub = loudness::stereo_subblocks(&mix.channels[0], &mix.channels[1], sr);
+    let known = Known {
+        loudness_subblocks: mix_sub.summed([1.0, 1.0]),
+        true_peak: (tpl * trims[0]).max(tpr * trims[1]),
+    };
+    let analysis = analyse_with(&mix, Some(known));
+    let returns_below_dry = match (
+        loudness::integrated(&dry_sub.summed(sq)),
+        loudness::integrated(&ret_sub.summed(sq)),
+    ) {
+        (Some(d), Some(r)) => Some(d - r),
+        _ => None,
+    };
+    FinishedBus {
+        mix,
+        analysis,
+        image_mono_lufs: loudness::integrated(&mix_sub.mono),
+        restraint_returns_below_dry_lu: returns_below_dry,
     }
 }
 
-fn image_of(mix: &AudioBuffer, an: &Analysis) -> Image {
-    let mono: Vec<f32> = mix.channels[0]
-        .iter()
-        .zip(&mix.channels[1])
-        .map(|(a, b)| 0.5 * (a + b))
-        .collect();
-    let mono_l = Loudness::measure(&[&mono], mix.sample_rate).integrated_lufs;
+fn image_of(an: &Analysis, mono_lufs: Option<f64>) -> Image {
     // a mono signal on both speakers: +3 dB against one channel
-    let mono_stereo = mono_l.map(|l| l + 3.0103);
+    let mono_stereo = mono_lufs.map(|l| l + 3.0103);
     Image {
         low_end_correlation: an.low_end.as_ref().and_then(|s| s.correlation),
         mono_loss_lu: match (an.loudness.integrated_lufs, mono_stereo) {
@@ -429,8 +472,7 @@ fn image_of(mix: &AudioBuffer, an: &Analysis) -> Image {
     }
 }
 
-fn restraint_of(session: &Session, out: &MixOutput) -> Restraint {
-    let (dry, ret) = rayon::join(|| lufs(&out.dry), || lufs(&out.returns));
+fn restraint_of(session: &Session, returns_below_dry_lu: Option<f64>) -> Restraint {
     let probe: Vec<f64> = (0..200)
         .map(|i| 20.0 * 1000f64.powf(i as f64 / 199.0))
         .collect();
@@ -452,10 +494,7 @@ fn restraint_of(session: &Session, out: &MixOutput) -> Restraint {
         })
         .fold(0.0f64, f64::max);
     Restraint {
-        returns_below_dry_lu: match (dry, ret) {
-            (Some(d), Some(r)) => Some(d - r),
-            _ => None,
-        },
+        returns_below_dry_lu,
         max_eq_move_db: max_eq,
     }
 }
@@ -495,32 +534,44 @@ fn output_spec(path: &Path, bit_depth: Option<u32>) -> Result<EncodeSpec> {
 }
 
 /// Master (or not) the finished mix, following `chain` when given, deciding it otherwise.
+/// `analysis`: the mix's, when already measured.
 fn master_mix(
     mix: AudioBuffer,
+    analysis: Option<&Analysis>,
     chain: Option<MasterChain>,
     opts: Option<&MasterOptions>,
     bits: Option<u32>,
     progress: &(dyn Fn(&str, f64) + Sync),
 ) -> Result<(AudioBuffer, Option<MasterChain>, Option<RenderOutcome>)> {
+    let measured;
     let chain = match (chain, opts) {
         (Some(c), _) => Some(c),
         (None, Some(o)) => {
-            let an = analyse(&mix);
+            let an = match analysis {
+                Some(a) => a,
+                None => {
+                    measured = analyse(&mix);
+                    &measured
+                }
+            };
             let mut o = o.clone();
             o.output_bits = bits.filter(|&b| b < 32).or(Some(24));
-            Some(master::decide(&mix, &an, &o))
+            Some(master::decide(&mix, an, &o))
         }
         (None, None) => None,
     };
     match chain {
         Some(c) => {
-            let refs = crate::analysis::subblock_powers(
-                &mix.channels
-                    .iter()
-                    .map(|x| x.as_slice())
-                    .collect::<Vec<_>>(),
-                mix.sample_rate,
-            );
+            let refs = match analysis {
+                Some(a) => a.loudness_subblocks.clone(),
+                None => crate::analysis::subblock_powers(
+                    &mix.channels
+                        .iter()
+                        .map(|x| x.as_slice())
+                        .collect::<Vec<_>>(),
+                    mix.sample_rate,
+                ),
+            };
             let (out, outcome) = master::render(mix, &c, &refs, &|s, f| progress(s, f))?;
             Ok((out, Some(c), Some(outcome)))
         }
@@ -669,40 +720,58 @@ pub fn run_mix(
             .push(format!("{}; fader {:+.1} dB", targets[k].1, t.fader_db));
     }
     crate::timing::mark("mix: tracks rendered");
-    let masking_mix = masking::measure(
-        &names,
-        &mix_frames
-            .into_inner()
-            .expect("lock")
-            .into_iter()
-            .map(|f| f.unwrap_or_default())
-            .collect::<Vec<_>>(),
+    let results = parts.tracks.clone();
+    let mix_frames: Vec<_> = mix_frames
+        .into_inner()
+        .expect("lock")
+        .into_iter()
+        .map(|f| f.unwrap_or_default())
+        .collect();
+    let (masking_mix, bus) = rayon::join(
+        || masking::measure(&names, &mix_frames),
+        || finish_and_measure(&mut session, &parts),
     );
-    set_returns_and_trim(&mut session, &parts);
-    crate::timing::mark("mix: returns and trim");
-    let out = finish_mix(&session, &parts);
+    drop(mix_frames);
     drop(parts);
-    let (mix_analysis, restraint) =
-        rayon::join(|| analyse(&out.mix), || restraint_of(&session, &out));
-    crate::timing::mark("mix: analysed");
-    let image = image_of(&out.mix, &mix_analysis);
-    let results = out.tracks.clone();
-    let mix = out.mix;
-    drop(out.dry);
-    drop(out.returns);
+    crate::timing::mark("mix: finished and analysed");
+    let FinishedBus {
+        mix,
+        analysis: mix_analysis,
+        image_mono_lufs,
+        restraint_returns_below_dry_lu,
+    } = bus;
+    let image = image_of(&mix_analysis, image_mono_lufs);
+    let restraint = restraint_of(&session, restraint_returns_below_dry_lu);
     progress("master", 0.0);
-    let (final_audio, chain, outcome) =
-        master_mix(mix, None, job.master.as_ref(), job.bit_depth, progress)?;
+    let (final_audio, chain, mut outcome) = master_mix(
+        mix,
+        Some(&mix_analysis),
+        None,
+        job.master.as_ref(),
+        job.bit_depth,
+        progress,
+    )?;
     crate::timing::mark("mix: mastered");
     session.master = chain.clone();
     progress("write", 0.0);
-    write_file(&job.output, &final_audio, &spec)?;
+    // the output's analysis (its loudness and true peak known from the master) while writing
+    let known = outcome.as_mut().map(|o| Known {
+        loudness_subblocks: std::mem::take(&mut o.output_subblocks),
+        true_peak: 10f64.powf(o.loudness.output_true_peak_dbtp / 20.0) as f32,
+    });
+    let (written, output_analysis) = rayon::join(
+        || write_file(&job.output, &final_audio, &spec),
+        || match known {
+            Some(k) => analyse_with(&final_audio, Some(k)),
+            None => mix_analysis.clone(),
+        },
+    );
+    written?;
     crate::timing::mark("mix: written");
     if let Some(p) = &job.session {
         let text = session.to_toml()?;
         crate::io::encode::write_text(p, &text, "the session")?;
     }
-    let output_analysis = analyse(&final_audio);
     let mut notes = org.notes.clone();
     if let Some(r) = restraint.returns_below_dry_lu {
         if r < 12.0 {
@@ -810,10 +879,10 @@ pub fn run_render(
     if let Some(e) = write_errors.into_inner().expect("lock").into_iter().next() {
         return Err(e);
     }
-    let out = finish_mix(&session, &parts);
+    let mix = finish_mix(&session, &parts);
     drop(parts);
     let (final_audio, _, _) =
-        master_mix(out.mix, session.master.clone(), None, bit_depth, progress)?;
+        master_mix(mix, None, session.master.clone(), None, bit_depth, progress)?;
     write_file(output, &final_audio, &spec)?;
     Ok(session)
 }
