@@ -41,6 +41,12 @@ fn main() {
     f.process(&mut [&mut l]);
     println!("8-band EQ, one channel: {:.3} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
+    let mut f = FilterChain::new(&bands, sr as f64, 2);
+    for (a, b) in l.chunks_mut(16384).zip(rr.chunks_mut(16384)) {
+        f.process(&mut [a, b]);
+    }
+    println!("8-band EQ, stereo: {:.3} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
     let mut m = KMeter::new(2, sr, true);
     for (a, b) in l.chunks(16384).zip(rr.chunks(16384)) {
         m.push(&[a, b]);
