@@ -52,4 +52,34 @@ fn main() {
         m.push(&[a, b]);
     }
     println!("K meter, stereo: {:.3} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let mut m = KMeter::new(1, sr, false);
+    m.push(&[&l]);
+    println!(
+        "K meter, mono, streaming: {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let sub = mixdown_dsp::loudness::subblock_powers(&[&l], sr);
+    println!(
+        "K meter, mono, whole signal: {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let sub2 = mixdown_dsp::loudness::subblock_powers(&[&l, &rr], sr);
+    println!(
+        "K meter, stereo, whole signal: {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
+    let (a, b) = (m.finish().0, sub);
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| ((x - y) / y).abs())
+        .fold(0.0, f64::max);
+    println!(
+        "  mono lanes vs streaming: {} sub-blocks, worst relative difference {worst:e}",
+        a.len()
+    );
+    assert_eq!(sub2.len(), a.len());
 }

@@ -792,6 +792,59 @@ impl FilterChain {
         }
     }
 
+    /// Samples after which every section has forgotten its state to below 1e-20 of it (from
+    /// the largest pole radius); `None` when a pole is too close to the unit circle to say.
+    fn forget_samples(&self) -> Option<usize> {
+        let mut r: f64 = 0.0;
+        for c in &self.coeffs {
+            let disc = c.a1 * c.a1 - 4.0 * c.a2;
+            let radius = if disc < 0.0 {
+                c.a2.abs().sqrt()
+            } else {
+                0.5 * (c.a1.abs() + disc.sqrt())
+            };
+            r = r.max(radius);
+        }
+        if !(r < 1.0 - 1e-9) {
+            return None;
+        }
+        // repeated poles decay like t·r^t: a quarter more
+        let t = 1.25 * (-20.0 * std::f64::consts::LN_10 / r.ln()).max(0.0);
+        (t < 1e9).then(|| t.ceil() as usize + 1)
+    }
+
+    /// Filters a whole mono signal (a one-channel chain) as two halves side by side in one
+    /// vector register: the second half starts from silence a warm-up before its start, long
+    /// enough for every section to forget that start to below 1e-20, so the output equals one
+    /// pass to far below `f32` resolution, about twice as fast. The chain's state afterwards is
+    /// the second half's. Short signals, or chains that never forget, run in one pass.
+    pub fn process_mono_whole(&mut self, x: &mut [f32]) {
+        assert_eq!(
+            self.channels, 1,
+            "process_mono_whole takes a one-channel chain"
+        );
+        let n = x.len();
+        let warm = match self.forget_samples() {
+            Some(w) if self.kinds.len() <= PAIR_GROUP && n >= 4 * w.max(1024) => w + (n + w) % 2,
+            _ => return self.process_one(0, x),
+        };
+        // lane A: x[..half] from the current state; lane B: x[half - warm..] from silence
+        let half = (n + warm) / 2;
+        let mut lane_b = x[half - warm..].to_vec();
+        debug_assert_eq!(lane_b.len(), half);
+        let mut b: Vec<Biquad> = self.coeffs.iter().map(|&c| Biquad::new(c)).collect();
+        let a = &mut self.biquads[..];
+        for (pa, pb) in x[..half]
+            .chunks_mut(FLUSH_EVERY)
+            .zip(lane_b.chunks_mut(FLUSH_EVERY))
+        {
+            pair_group(a, &mut b, pa, pb);
+            a.iter_mut().chain(b.iter_mut()).for_each(Biquad::flush);
+        }
+        x[half..].copy_from_slice(&lane_b[warm..]);
+        self.biquads.clone_from_slice(&b);
+    }
+
     /// Filters planar channels in place. Panics unless exactly `channels()` slices are given.
     pub fn process(&mut self, channels: &mut [&mut [f32]]) {
         assert_eq!(channels.len(), self.channels, "channel count mismatch");

@@ -81,9 +81,15 @@ pub fn render_strip(track: &mut AudioBuffer, strip: &Strip) -> Option<GainReduct
     if filters.is_none() && comp.is_none() {
         return None;
     }
+    // a mono track's EQ runs over the whole track at once (two halves side by side), then
+    // the compressor; EQ and compressor in series give the same either way
+    if let (Some(f), [mono]) = (filters.as_mut(), track.channels.as_mut_slice()) {
+        f.process_mono_whole(mono);
+        filters = None;
+    }
     let n = track.frames();
     let mut start = 0;
-    while start < n {
+    while start < n && (filters.is_some() || comp.is_some()) {
         let len = BLOCK.min(n - start);
         let mut views: Vec<&mut [f32]> = track
             .channels
