@@ -805,7 +805,8 @@ impl FilterChain {
             };
             r = r.max(radius);
         }
-        if !(r < 1.0 - 1e-9) {
+        // (NaN coefficients fail this too)
+        if r.is_nan() || r >= 1.0 - 1e-9 {
             return None;
         }
         // repeated poles decay like t·r^t: a quarter more
