@@ -48,44 +48,95 @@ pub fn process_track(track: &Track, mut audio: AudioBuffer) -> (AudioBuffer, Tra
     )
 }
 
-/// A processed track through its fader (`fader_db`), pan and width, to a stereo stem.
-pub fn place_track(track: &Track, fader_db: f64, mut audio: AudioBuffer) -> AudioBuffer {
+/// A track after its fader and pan: a stereo stem, or a mono track with its two channel gains
+/// (made into a stereo stem only when one is asked for).
+pub enum Placed {
+    Stereo(AudioBuffer),
+    Mono { audio: AudioBuffer, gains: [f32; 2] },
+}
+
+impl Placed {
+    /// The stereo stem.
+    pub fn stereo(&self) -> std::borrow::Cow<'_, AudioBuffer> {
+        match self {
+            Placed::Stereo(b) => std::borrow::Cow::Borrowed(b),
+            Placed::Mono { audio, gains } => {
+                let x = &audio.channels[0];
+                let [l, r] = gains.map(|g| x.iter().map(|v| v * g).collect::<Vec<f32>>());
+                std::borrow::Cow::Owned(AudioBuffer::from_channels(audio.sample_rate, vec![l, r]))
+            }
+        }
+    }
+
+    /// Adds channel `c` of the stem, times `send` when given, into `dst` (the same arithmetic as
+    /// adding the stereo stem's channel).
+    fn add_channel(&self, c: usize, send: Option<f32>, dst: &mut [f32]) {
+        match (self, send) {
+            (Placed::Stereo(b), None) => {
+                for (d, &v) in dst.iter_mut().zip(&b.channels[c]) {
+                    *d += v;
+                }
+            }
+            (Placed::Stereo(b), Some(g)) => {
+                for (d, &v) in dst.iter_mut().zip(&b.channels[c]) {
+                    *d += v * g;
+                }
+            }
+            (Placed::Mono { audio, gains }, None) => {
+                let a = gains[c];
+                for (d, &v) in dst.iter_mut().zip(&audio.channels[0]) {
+                    *d += v * a;
+                }
+            }
+            (Placed::Mono { audio, gains }, Some(g)) => {
+                let a = gains[c];
+                for (d, &v) in dst.iter_mut().zip(&audio.channels[0]) {
+                    *d += (v * a) * g;
+                }
+            }
+        }
+    }
+}
+
+/// A processed track through its fader (`fader_db`), pan and width.
+pub fn placed_track(track: &Track, fader_db: f64, mut audio: AudioBuffer) -> Placed {
     let g = if track.mute { 0.0 } else { db(fader_db) };
     let (gl, gr_) = pan_gains(track.pan);
     let sr = audio.sample_rate;
-    let stereo = match audio.channels.len() {
-        1 => {
-            let x = std::mem::take(&mut audio.channels[0]);
-            let (a, b) = ((gl as f32) * g, (gr_ as f32) * g);
-            let r: Vec<f32> = x.iter().map(|v| v * b).collect();
-            let mut l = x;
-            l.iter_mut().for_each(|v| *v *= a);
-            vec![l, r]
-        }
-        _ => {
-            let mut ch = std::mem::take(&mut audio.channels);
-            let (mut l, mut r) = (std::mem::take(&mut ch[0]), std::mem::take(&mut ch[1]));
-            // width on mid/side, then balance: a centred stereo track keeps its levels
-            let w = track.width as f32;
-            let (bl, br) = if track.pan == 0.0 {
-                (1.0f32, 1.0f32)
-            } else {
-                let (a, b) = pan_gains(track.pan);
-                (
-                    (a * std::f64::consts::SQRT_2) as f32,
-                    (b * std::f64::consts::SQRT_2) as f32,
-                )
-            };
-            for (x, y) in l.iter_mut().zip(r.iter_mut()) {
-                let m = 0.5 * (*x + *y);
-                let s = 0.5 * (*x - *y) * w;
-                *x = (m + s) * g * bl;
-                *y = (m - s) * g * br;
-            }
-            vec![l, r]
-        }
+    if audio.channels.len() == 1 {
+        return Placed::Mono {
+            audio,
+            gains: [(gl as f32) * g, (gr_ as f32) * g],
+        };
+    }
+    let mut ch = std::mem::take(&mut audio.channels);
+    let (mut l, mut r) = (std::mem::take(&mut ch[0]), std::mem::take(&mut ch[1]));
+    // width on mid/side, then balance: a centred stereo track keeps its levels
+    let w = track.width as f32;
+    let (bl, br) = if track.pan == 0.0 {
+        (1.0f32, 1.0f32)
+    } else {
+        let (a, b) = pan_gains(track.pan);
+        (
+            (a * std::f64::consts::SQRT_2) as f32,
+            (b * std::f64::consts::SQRT_2) as f32,
+        )
     };
-    AudioBuffer::from_channels(sr, stereo)
+    for (x, y) in l.iter_mut().zip(r.iter_mut()) {
+        let m = 0.5 * (*x + *y);
+        let s = 0.5 * (*x - *y) * w;
+        *x = (m + s) * g * bl;
+        *y = (m - s) * g * br;
+    }
+    Placed::Stereo(AudioBuffer::from_channels(sr, vec![l, r]))
+}
+
+/// A processed track through its fader (`fader_db`), pan and width, to a stereo stem.
+pub fn place_track(track: &Track, fader_db: f64, audio: AudioBuffer) -> AudioBuffer {
+    match placed_track(track, fader_db, audio) {
+        Placed::Stereo(b) => b,
+        m => m.stereo().into_owned(),
+    }
 }
 
 /// One track from its (timeline) audio to a stereo stem: clean-up, strip, de-esser, fader,
@@ -113,13 +164,13 @@ pub struct MixParts {
 pub type FaderChoice<'a> = &'a (dyn Fn(usize, &AudioBuffer) -> Option<f64> + Sync);
 
 /// Render every track and the effect buses (`audio[i]` for `session.tracks[i]`).
-/// `stem_sink(i, &stem)` receives each track's stereo stem (post-fader, post-pan, dry) as it is
-/// made, e.g. to write `--stems-out`.
+/// `stem_sink(i, &stem)` receives each track after its fader and pan (dry) as it is made, e.g.
+/// to write `--stems-out`.
 pub fn render_parts(
     session: &Session,
     audio: Vec<AudioBuffer>,
     fader_choice: FaderChoice,
-    stem_sink: &(dyn Fn(usize, &AudioBuffer) + Sync),
+    stem_sink: &(dyn Fn(usize, &Placed) + Sync),
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> MixParts {
     let n = session.frames;
@@ -133,7 +184,7 @@ pub fn render_parts(
     // Tracks render in parallel, a few ahead of the one being summed; the sum is taken in
     // track order (bit-identical whatever the thread count) while the next tracks render.
     let window = rayon::current_num_threads().max(1) + 2;
-    type Rendered = (AudioBuffer, TrackResult, f64);
+    type Rendered = (Placed, TrackResult, f64);
     let (tx, rx) = std::sync::mpsc::channel::<(usize, std::thread::Result<Rendered>)>();
     let mut slots: Vec<Option<AudioBuffer>> = audio.into_iter().map(Some).collect();
     rayon::in_place_scope(|scope| {
@@ -149,7 +200,7 @@ pub fn render_parts(
                         let t = &session.tracks[i];
                         let (pre, r) = process_track(t, a);
                         let fader = fader_choice(i, &pre).unwrap_or(t.fader_db);
-                        let stem = place_track(t, fader, pre);
+                        let stem = placed_track(t, fader, pre);
                         stem_sink(i, &stem);
                         (stem, r, fader)
                     });
@@ -178,19 +229,12 @@ pub fn render_parts(
                 .filter(|_| session.buses.delay.enabled)
                 .map(db);
             for c in 0..2 {
-                let s = &stem.channels[c];
-                for (d, &v) in dry[c].iter_mut().zip(s) {
-                    *d += v;
-                }
+                stem.add_channel(c, None, &mut dry[c]);
                 if let Some(g) = rs {
-                    for (d, &v) in rev_in[c].iter_mut().zip(s) {
-                        *d += v * g;
-                    }
+                    stem.add_channel(c, Some(g), &mut rev_in[c]);
                 }
                 if let Some(g) = ds {
-                    for (d, &v) in del_in[c].iter_mut().zip(s) {
-                        *d += v * g;
-                    }
+                    stem.add_channel(c, Some(g), &mut del_in[c]);
                 }
             }
             results.push(r);

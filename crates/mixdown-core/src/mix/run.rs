@@ -7,7 +7,8 @@ use super::features::{self, TrackFeatures};
 use super::masking::{self, MaskingReport};
 use super::organise::{self, Organisation};
 use super::render::{
-    apply_bus_trims, bus_trims, bus_untrimmed, finish_mix, render_parts, returns_sum, TrackResult,
+    apply_bus_trims, bus_trims, bus_untrimmed, finish_mix, render_parts, returns_sum, Placed,
+    TrackResult,
 };
 use super::roles::{self, RoleGuess};
 use super::session::{self, Buses, DelayBus, Header, MixBus, ReverbBus, Sends, Session, Track};
@@ -677,16 +678,16 @@ pub fn run_mix(
     let write_errors = std::sync::Mutex::new(Vec::<Error>::new());
     let mono_track: Vec<bool> = feats.iter().map(|f| f.channels == 1).collect();
     let stem_is_measured_here = |i: usize| !mono_track[i];
-    let sink = |i: usize, stem: &AudioBuffer| {
+    let sink = |i: usize, stem: &Placed| {
         if let Some(d) = &stems_dir {
             let p = d.join(format!("{}.wav", session.tracks[i].name));
-            if let Err(e) = write_float_wav(&p, stem) {
+            if let Err(e) = write_float_wav(&p, &stem.stereo()) {
                 write_errors.lock().expect("lock").push(e);
             }
         }
         // mono tracks were measured before the pan (below); stereo ones are measured here
         if stem_is_measured_here(i) {
-            let bf = masking::band_frames(stem);
+            let bf = masking::band_frames(&stem.stereo());
             mix_frames.lock().expect("lock")[i] = Some(bf);
         }
     };
@@ -865,10 +866,10 @@ pub fn run_render(
         .map(|p| organise::load_track(p, session.sample_rate, session.frames))
         .collect::<Result<_>>()?;
     let write_errors = std::sync::Mutex::new(Vec::<Error>::new());
-    let sink = |i: usize, stem: &AudioBuffer| {
+    let sink = |i: usize, stem: &Placed| {
         if let Some(d) = stems_out {
             let p = d.join(format!("{}.wav", session.tracks[i].name));
-            if let Err(e) = write_float_wav(&p, stem) {
+            if let Err(e) = write_float_wav(&p, &stem.stereo()) {
                 write_errors.lock().expect("lock").push(e);
             }
         }
