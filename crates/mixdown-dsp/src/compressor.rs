@@ -68,7 +68,7 @@
 //!
 //! Processing allocates nothing; all buffers are sized in [`Compressor::new`].
 
-use crate::biquad::{Biquad, Coeffs, FilterKind, BUTTERWORTH_Q};
+use crate::biquad::{Biquad, Coeffs, FilterChain, FilterKind, BUTTERWORTH_Q};
 
 /// Charge time constant of the slow state used by `auto_release`.
 pub const AUTO_RELEASE_CHARGE_MS: f64 = 300.0;
@@ -405,15 +405,50 @@ impl Compressor {
     /// Compresses planar channels in place. Panics unless exactly `channels()` slices of equal
     /// length are given.
     pub fn process(&mut self, channels: &mut [&mut [f32]]) {
-        self.process_impl(channels);
+        self.process_impl(channels, None);
     }
 
     /// Same as [`Compressor::process`] for owned planar buffers.
     pub fn process_channels(&mut self, channels: &mut [Vec<f32>]) {
-        self.process_impl(channels);
+        self.process_impl(channels, None);
     }
 
-    fn process_impl<B: AsMut<[f32]>>(&mut self, bufs: &mut [B]) {
+    /// A whole mono signal from a fresh compressor: the sidechain high-pass runs first over
+    /// all of it (two halves side by side, see [`FilterChain::process_mono_whole`]), so the
+    /// detector loop no longer waits on the filter's recursion. The same result as
+    /// [`Compressor::process`] up to the `f32` rounding of the filtered sidechain. Falls back to
+    /// `process` for a compressor that has already run or has no sidechain filter.
+    pub fn process_mono_whole(&mut self, x: &mut [f32]) {
+        assert_eq!(
+            self.channels, 1,
+            "process_mono_whole takes a one-channel compressor"
+        );
+        let hpf = match (self.params.sidechain_hpf_hz, self.frames) {
+            (Some(f), 0) if f.is_finite() && f > 0.0 && !self.sidechain.is_empty() => f,
+            _ => return self.process(&mut [x]),
+        };
+        let mut side = x.to_vec();
+        let mut chain = FilterChain::new(
+            &[FilterKind::HighPass {
+                freq_hz: hpf,
+                q: BUTTERWORTH_Q,
+            }],
+            self.sample_rate,
+            1,
+        );
+        chain.process_mono_whole(&mut side);
+        // the filter has been applied: the detector reads `side` as it is
+        let filters = std::mem::take(&mut self.sidechain);
+        self.process_impl(&mut [x], Some(&side));
+        self.sidechain = filters;
+    }
+
+    /// `detector`: the (mono) sidechain signal, already filtered, instead of the audio.
+    fn process_impl<B: AsMut<[f32]> + AsRef<[f32]>>(
+        &mut self,
+        bufs: &mut [B],
+        detector: Option<&[f32]>,
+    ) {
         assert_eq!(bufs.len(), self.channels, "channel count mismatch");
         let len = bufs.first_mut().map_or(0, |b| b.as_mut().len());
         assert!(
@@ -424,7 +459,10 @@ impl Compressor {
         let mut i = 0;
         while i < len {
             let l = k.min(len - i);
-            let mut level = self.detect_step(bufs, i, l);
+            let mut level = match detector {
+                Some(d) => self.detect_step(&[d], i, l),
+                None => self.detect_step(bufs, i, l),
+            };
             if self.window > 0 {
                 level = level.max(0.0) / self.window as f64;
             }
@@ -464,12 +502,12 @@ impl Compressor {
     /// (RMS detector; the caller divides by the window length) or the magnitude (peak
     /// detector). Channel by channel: the maximum over frames and channels is the same in any
     /// order, and each channel's loop stays tight.
-    fn detect_step<B: AsMut<[f32]>>(&mut self, bufs: &mut [B], i: usize, l: usize) -> f64 {
+    fn detect_step<B: AsRef<[f32]>>(&mut self, bufs: &[B], i: usize, l: usize) -> f64 {
         let w = self.window;
         let mut level = 0.0f64;
         let mut end_pos = self.pos;
-        for (c, b) in bufs.iter_mut().enumerate() {
-            let data = &b.as_mut()[i..i + l];
+        for (c, b) in bufs.iter().enumerate() {
+            let data = &b.as_ref()[i..i + l];
             // a local copy of the filter keeps its state in registers through the loop
             let mut sc = self.sidechain.get(c).cloned();
             let mut filt = |v: f32| {

@@ -80,9 +80,10 @@ impl BandFrames {
     }
 }
 
-/// FFT size for 100 ms frames at a sample rate (a power of two at least one frame long).
+/// FFT size for 100 ms frames: the frame itself (10 Hz bins; every band holds at least one),
+/// rounded up to an even length.
 fn fft_size(frame: usize) -> usize {
-    frame.next_power_of_two().max(512)
+    (frame + frame % 2).max(512)
 }
 
 /// Band-frame energies of a track (per channel).

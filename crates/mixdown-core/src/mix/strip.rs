@@ -81,15 +81,21 @@ pub fn render_strip(track: &mut AudioBuffer, strip: &Strip) -> Option<GainReduct
     if filters.is_none() && comp.is_none() {
         return None;
     }
-    // a mono track's EQ runs over the whole track at once (two halves side by side), then
-    // the compressor; EQ and compressor in series give the same either way
-    if let (Some(f), [mono]) = (filters.as_mut(), track.channels.as_mut_slice()) {
-        f.process_mono_whole(mono);
-        filters = None;
+    // a mono track runs whole through the EQ (two halves side by side), then through the
+    // compressor (its sidechain filter likewise): stages in series give the same either way
+    if let [mono] = track.channels.as_mut_slice() {
+        if let Some(mut f) = filters.take() {
+            f.process_mono_whole(mono);
+        }
+        if let Some(c) = comp.as_mut() {
+            c.process_mono_whole(mono);
+            return Some(c.stats());
+        }
+        return None;
     }
     let n = track.frames();
     let mut start = 0;
-    while start < n && (filters.is_some() || comp.is_some()) {
+    while start < n {
         let len = BLOCK.min(n - start);
         let mut views: Vec<&mut [f32]> = track
             .channels
