@@ -15,8 +15,11 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 SHARED=${SHARED:-$ROOT/../shared}
 PY=$(bash "$SHARED/bench/setup.sh")
-(cd "$ROOT" && cargo build --release -q -p mixdown-cli)
-BIN=$ROOT/target/release/mixdown
+# BIN=path runs a given build (e.g. a copy, while the tree changes); otherwise build here
+if [ -z "${BIN:-}" ]; then
+  (cd "$ROOT" && cargo build --release -q -p mixdown-cli)
+  BIN=$ROOT/target/release/mixdown
+fi
 WORK=${WORK:-$(mktemp -d /tmp/mixdown-mixbench.XXXXXX)}
 
 if [ "$WHAT" = balance ] || [ "$WHAT" = all ]; then
