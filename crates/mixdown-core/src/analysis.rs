@@ -36,6 +36,19 @@ pub struct Analysis {
 /// Frames analysed at most for the long-term spectrum.
 const SPECTRUM_FRAMES: usize = 600;
 
+impl Analysis {
+    /// Replace the loudness figures with those of these K-weighted sub-block powers (measured
+    /// elsewhere, e.g. alongside other work); the PLR follows.
+    pub fn set_loudness_subblocks(&mut self, sub: Vec<f64>) {
+        self.loudness = Loudness::from_subblocks(&sub);
+        self.plr_db = match (self.true_peak_dbtp, self.loudness.integrated_lufs) {
+            (Some(t), Some(i)) => Some(t - i),
+            _ => None,
+        };
+        self.loudness_subblocks = sub;
+    }
+}
+
 /// True peak of a buffer (linear) with the detector the limiter uses.
 pub fn true_peak_linear(buf: &AudioBuffer) -> f32 {
     let det = TruePeakDetector::new(buf.sample_rate);

@@ -438,12 +438,16 @@ fn finish_and_measure(session: &mut Session, parts: &super::render::MixParts) ->
     let mix = AudioBuffer::from_channels(sr, vec![ml, mr]);
     // the finished mix: each channel's and the mono fold-down's loudness in one pass; the
     // true-peak detector is linear, so the trimmed peaks are the measured ones scaled
-    let mix_sub = loudness::stereo_subblocks(&mix.channels[0], &mix.channels[1], sr);
     let known = Known {
-        loudness_subblocks: mix_sub.summed([1.0, 1.0]),
+        // filled in below, from the pass that runs alongside the rest of the analysis
+        loudness_subblocks: Vec::new(),
         true_peak: (tpl * trims[0]).max(tpr * trims[1]),
     };
-    let analysis = analyse_with(&mix, Some(known));
+    let (mix_sub, mut analysis) = rayon::join(
+        || loudness::stereo_subblocks(&mix.channels[0], &mix.channels[1], sr),
+        || analyse_with(&mix, Some(known)),
+    );
+    analysis.set_loudness_subblocks(mix_sub.summed([1.0, 1.0]));
     let returns_below_dry = match (
         loudness::integrated(&dry_sub.summed(sq)),
         loudness::integrated(&ret_sub.summed(sq)),
