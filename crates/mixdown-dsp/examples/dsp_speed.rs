@@ -47,6 +47,15 @@ fn main() {
     }
     println!("8-band EQ, stereo: {:.3} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
+    let mut rv = mixdown_dsp::reverb::Reverb::new(Default::default(), sr as f64);
+    let (mut ol, mut or) = (vec![0.0f32; n], vec![0.0f32; n]);
+    rv.process(&[&l, &rr], &mut ol, &mut or);
+    println!(
+        "reverb, stereo: {:.3} s (check {:e})",
+        t.elapsed().as_secs_f64(),
+        ol.iter().map(|v| v.abs() as f64).sum::<f64>()
+    );
+    let t = Instant::now();
     let mut m = KMeter::new(2, sr, true);
     for (a, b) in l.chunks(16384).zip(rr.chunks(16384)) {
         m.push(&[a, b]);

@@ -576,12 +576,17 @@ impl Reverb {
                 u_r = a.tick(u_r);
             }
 
+            // read the lines, then damp them: the second loop is plain arithmetic on arrays,
+            // which the compiler runs four lines per instruction
+            let mut s = [0.0f32; LINES];
+            for k in 0..LINES {
+                s[k] = lines[k * size + (pos.wrapping_sub(delays[k]) & mask)];
+            }
             let mut f = [0.0f32; LINES];
             for k in 0..LINES {
-                let s = lines[k * size + (pos.wrapping_sub(delays[k]) & mask)];
-                let y = b0[k] * s + z1[k];
-                z1[k] = b1[k] * s - a1[k] * y + z2[k];
-                z2[k] = b2[k] * s - a2[k] * y;
+                let y = b0[k] * s[k] + z1[k];
+                z1[k] = b1[k] * s[k] - a1[k] * y + z2[k];
+                z2[k] = b2[k] * s[k] - a2[k] * y;
                 f[k] = y;
             }
             let mut y_l = EARLY_GAIN * u_l;
