@@ -47,6 +47,13 @@ fn main() {
     }
     println!("8-band EQ, stereo: {:.3} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
+    let mut f = FilterChain::new(&bands, sr as f64, 1);
+    f.process_mono_whole(&mut l);
+    println!(
+        "8-band EQ, mono, whole track: {:.3} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
     let mut rv = mixdown_dsp::reverb::Reverb::new(Default::default(), sr as f64);
     let (mut ol, mut or) = (vec![0.0f32; n], vec![0.0f32; n]);
     rv.process(&[&l, &rr], &mut ol, &mut or);
