@@ -648,7 +648,24 @@ fn cmd_demo(a: DemoArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// glibc hands every buffer of more than a few MB (a track is tens of MB) straight back to the
+/// kernel when it is freed, and the next one is faulted in again page by page, with a TLB flush
+/// on every core each time. Keeping buffers up to 32 MB in the heap and growing it 256 MB at a
+/// time takes that churn out (about 7% of a 16-track mix), for a larger resident peak.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    // SAFETY: mallopt only sets allocator parameters; called before any thread starts
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TOP_PAD, 256 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
+
 fn main() -> ExitCode {
+    tune_allocator();
     // No panic reaches a user as a backtrace: say what happened in one line.
     std::panic::set_hook(Box::new(|info| {
         let msg = info

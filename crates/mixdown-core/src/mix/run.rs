@@ -623,6 +623,7 @@ pub fn run_mix(
         std::fs::create_dir_all(d)
             .map_err(|e| Error::file(d, format!("cannot create the stems folder: {e}")))?;
     }
+    crate::timing::mark("mix: start");
     progress("load stems", 0.0);
     let (files, skipped) = organise::scan_folder(&job.stems)?;
     let (audio, org) = organise::load_files(&job.stems, &files, skipped, &|k, n| {
