@@ -73,12 +73,11 @@ pub fn render(
     let sr = input.sample_rate;
     let ch = input.num_channels();
     let n = input.frames();
-    // 1. EQ (channels in parallel), 2. glue, 3. stereo, block by block in place; the loudness
-    // meter the solver needs reads each block while it is still in cache.
+    // 1. EQ (one chain for all channels: a stereo pair runs in one vector register), 2. glue,
+    // 3. stereo, block by block in place; the loudness meter the solver needs reads each block
+    // while it is still in cache.
     let mut eq: Vec<FilterChain> = if chain.eq.enabled && !chain.eq.bands.is_empty() {
-        (0..ch)
-            .map(|_| FilterChain::new(&chain.eq.bands, sr as f64, 1))
-            .collect()
+        vec![FilterChain::new(&chain.eq.bands, sr as f64, ch)]
     } else {
         Vec::new()
     };
@@ -94,8 +93,8 @@ pub fn render(
     let nblocks = n.div_ceil(BLOCK);
     let span = |k: usize| (k * BLOCK, ((k + 1) * BLOCK).min(n));
     let eq_block = |eq: &mut [FilterChain], views: &mut [&mut [f32]]| {
-        for (f, v) in eq.iter_mut().zip(views.iter_mut()) {
-            f.process(&mut [&mut **v]);
+        for f in eq.iter_mut() {
+            f.process(views);
         }
     };
     if nblocks > 0 && !eq.is_empty() {
