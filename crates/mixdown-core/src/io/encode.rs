@@ -323,9 +323,10 @@ fn write_wav(
                     out.clear();
                     out.extend(src[start..end].iter().map(|&x| qc.quantize(x)));
                 });
-            for i in 0..end - start {
-                for c in &codes {
-                    bytes.extend_from_slice(&c[i].to_le_bytes()[..width]);
+            bytes.resize((end - start) * ch * width, 0);
+            for (i, frame) in bytes.chunks_exact_mut(ch * width).enumerate() {
+                for (dst, c) in frame.chunks_exact_mut(width).zip(&codes) {
+                    dst.copy_from_slice(&c[i].to_le_bytes()[..width]);
                 }
             }
         }
