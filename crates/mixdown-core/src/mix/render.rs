@@ -68,29 +68,35 @@ impl Placed {
         }
     }
 
-    /// Adds channel `c` of the stem, times `send` when given, into `dst` (the same arithmetic as
-    /// adding the stereo stem's channel).
-    fn add_channel(&self, c: usize, send: Option<f32>, dst: &mut [f32]) {
+    /// Adds frames `range` of channel `c` of the stem, times `send` when given, into `dst` (the
+    /// same arithmetic as adding the stereo stem's channel).
+    fn add_channel(
+        &self,
+        c: usize,
+        range: std::ops::Range<usize>,
+        send: Option<f32>,
+        dst: &mut [f32],
+    ) {
         match (self, send) {
             (Placed::Stereo(b), None) => {
-                for (d, &v) in dst.iter_mut().zip(&b.channels[c]) {
+                for (d, &v) in dst.iter_mut().zip(&b.channels[c][range]) {
                     *d += v;
                 }
             }
             (Placed::Stereo(b), Some(g)) => {
-                for (d, &v) in dst.iter_mut().zip(&b.channels[c]) {
+                for (d, &v) in dst.iter_mut().zip(&b.channels[c][range]) {
                     *d += v * g;
                 }
             }
             (Placed::Mono { audio, gains }, None) => {
                 let a = gains[c];
-                for (d, &v) in dst.iter_mut().zip(&audio.channels[0]) {
+                for (d, &v) in dst.iter_mut().zip(&audio.channels[0][range]) {
                     *d += v * a;
                 }
             }
             (Placed::Mono { audio, gains }, Some(g)) => {
                 let a = gains[c];
-                for (d, &v) in dst.iter_mut().zip(&audio.channels[0]) {
+                for (d, &v) in dst.iter_mut().zip(&audio.channels[0][range]) {
                     *d += (v * a) * g;
                 }
             }
@@ -228,14 +234,20 @@ pub fn render_parts(
                 .delay_db
                 .filter(|_| session.buses.delay.enabled)
                 .map(db);
-            for c in 0..2 {
-                stem.add_channel(c, None, &mut dry[c]);
-                if let Some(g) = rs {
-                    stem.add_channel(c, Some(g), &mut rev_in[c]);
+            // block by block, so the track is read from cache for all six sums
+            let mut a = 0;
+            while a < n {
+                let b = (a + SUM_BLOCK).min(n);
+                for c in 0..2 {
+                    stem.add_channel(c, a..b, None, &mut dry[c][a..b]);
+                    if let Some(g) = rs {
+                        stem.add_channel(c, a..b, Some(g), &mut rev_in[c][a..b]);
+                    }
+                    if let Some(g) = ds {
+                        stem.add_channel(c, a..b, Some(g), &mut del_in[c][a..b]);
+                    }
                 }
-                if let Some(g) = ds {
-                    stem.add_channel(c, Some(g), &mut del_in[c]);
-                }
+                a = b;
             }
             results.push(r);
             progress(want + 1, total);
@@ -281,6 +293,9 @@ pub fn render_parts(
         faders,
     }
 }
+
+/// Frames per block when a track is added into the sums.
+const SUM_BLOCK: usize = 8192;
 
 /// One block of a stereo effect: (state, input channels, left out, right out).
 type StereoFx<'a, P> = &'a (dyn Fn(&mut P, &[&[f32]], &mut [f32], &mut [f32]) + Sync);
