@@ -223,51 +223,43 @@ pub fn to_timeline(buf: AudioBuffer, rate: u32, frames: usize, path: &Path) -> R
     Ok(b)
 }
 
-/// What the organisation reports about a stem's samples, from one pass over them.
-struct Facts {
-    peak: f32,
-    /// First frame above -60 dBFS in any channel (the length if none).
-    first_sound: usize,
-    /// Places with three or more samples in a row at full scale.
-    clipped_runs: usize,
-    /// A cheap content fingerprint for spotting duplicated files.
-    fingerprint: u64,
-}
-
-fn facts(buf: &AudioBuffer) -> Facts {
-    let th = 10f32.powf(-60.0 / 20.0);
-    let mut out = Facts {
-        peak: 0.0,
-        first_sound: buf.frames(),
-        clipped_runs: 0,
-        fingerprint: 0xcbf2_9ce4_8422_2325,
-    };
+fn clipped_runs(buf: &AudioBuffer) -> usize {
+    let mut runs = 0;
     for c in &buf.channels {
-        let mut run = 0;
-        let mut first = c.len();
-        for (i, &v) in c.iter().enumerate() {
-            let a = v.abs();
-            out.peak = out.peak.max(a);
-            if a > th && i < first {
-                first = i;
-            }
-            if a >= 0.999 {
-                run += 1;
-                if run == 3 {
-                    out.clipped_runs += 1;
+        let mut len = 0;
+        for &v in c {
+            if v.abs() >= 0.999 {
+                len += 1;
+                if len == 3 {
+                    runs += 1;
                 }
             } else {
-                run = 0;
-            }
-            if i % 7 == 0 {
-                out.fingerprint ^= v.to_bits() as u64;
-                out.fingerprint = out.fingerprint.wrapping_mul(0x1000_0000_01b3);
+                len = 0;
             }
         }
-        out.first_sound = out.first_sound.min(first);
     }
-    out.fingerprint ^= (buf.frames() as u64).wrapping_mul(31);
-    out
+    runs
+}
+
+fn first_sound(buf: &AudioBuffer) -> usize {
+    let th = 10f32.powf(-60.0 / 20.0);
+    buf.channels
+        .iter()
+        .map(|c| c.iter().position(|&v| v.abs() > th).unwrap_or(c.len()))
+        .min()
+        .unwrap_or(0)
+}
+
+/// A cheap content fingerprint for spotting duplicated files.
+fn fingerprint(buf: &AudioBuffer) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in &buf.channels {
+        for v in c.iter().step_by(7) {
+            h ^= v.to_bits() as u64;
+            h = h.wrapping_mul(0x1000_0000_01b3);
+        }
+    }
+    h ^ (buf.frames() as u64).wrapping_mul(31)
 }
 
 /// Decode one stem and put it on a session's timeline (what `render` does for each track, the
@@ -334,8 +326,7 @@ pub fn load_files(
         .zip(raws.into_par_iter())
         .map(|(p, raw)| {
             let b = &raw.buffer;
-            let f = facts(b);
-            let peak = f.peak;
+            let peak = b.sample_peak();
             let info = StemInfo {
                 name: stem_name(p),
                 file: file_name(p),
@@ -343,14 +334,14 @@ pub fn load_files(
                 channels: b.num_channels(),
                 source_rate: b.sample_rate,
                 duration_s: b.duration_s(),
-                starts_at_s: f.first_sound as f64 / b.sample_rate as f64,
+                starts_at_s: first_sound(b) as f64 / b.sample_rate as f64,
                 peak_dbfs: (peak > 0.0).then(|| 20.0 * (peak as f64).log10()),
-                clipped_runs: f.clipped_runs,
-                silent: peak == 0.0,
+                clipped_runs: clipped_runs(b),
+                silent: b.is_digital_silence(),
                 near_silent: peak > 0.0 && peak < 1e-3,
                 duplicate_of: None,
             };
-            let fp = f.fingerprint;
+            let fp = fingerprint(b);
             Ok((info, fp, to_timeline(raw.buffer, rate, frames, p)?))
         })
         .collect();
