@@ -317,14 +317,13 @@ fn find_hum(
 ) -> (Option<FoundHum>, Option<(HumCandidate, f64)>) {
     let views: Vec<&[f32]> = track.channels.iter().map(|c| c.as_slice()).collect();
     let an = HumAnalyser::new(&views, track.sample_rate);
-    let best = [50.0, 60.0]
-        .iter()
-        .map(|&m| {
-            let c = an.candidate(m);
-            let s = hum_score(&c);
-            (c, s)
-        })
-        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let scored = |m: f64| {
+        let c = an.candidate(m);
+        let s = hum_score(&c);
+        (c, s)
+    };
+    let (at50, at60) = rayon::join(|| scored(50.0), || scored(60.0));
+    let best = [at50, at60].into_iter().max_by(|a, b| a.1.total_cmp(&b.1));
     let Some((cand, score)) = best.clone() else {
         return (None, None);
     };

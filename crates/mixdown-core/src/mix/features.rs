@@ -34,6 +34,13 @@ pub struct TrackFeatures {
 
 /// Measure a track.
 pub fn measure(track: &AudioBuffer) -> TrackFeatures {
+    let (bands, mut f) = rayon::join(|| band_frames(track), || measure_levels(track));
+    f.band_frames = bands;
+    f
+}
+
+/// Everything but the band frames.
+fn measure_levels(track: &AudioBuffer) -> TrackFeatures {
     let views: Vec<&[f32]> = track.channels.iter().map(|c| c.as_slice()).collect();
     let sr = track.sample_rate;
     let loud = Loudness::measure(&views, sr);
@@ -89,6 +96,6 @@ pub fn measure(track: &AudioBuffer) -> TrackFeatures {
         level_p99_dbfs: pct(0.99),
         spectrum: spectrum::third_octave(&views, sr, 300),
         width: (views.len() == 2).then(|| meters::stereo(views[0], views[1]).width),
-        band_frames: band_frames(track),
+        band_frames: BandFrames::default(),
     }
 }

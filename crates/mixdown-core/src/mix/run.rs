@@ -174,8 +174,11 @@ fn decide_session(
                 c
             });
             let cleaned = cleaned_copy.as_ref().unwrap_or(&audio[i]);
-            let f = features::measure(cleaned);
-            let c = roles::content_features(cleaned);
+            // in parallel too: smaller jobs keep both cores busy to the last track
+            let (f, c) = rayon::join(
+                || features::measure(cleaned),
+                || roles::content_features(cleaned),
+            );
             let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress("analyse tracks", k as f64 / active.len() as f64);
             (plan, f, c)
