@@ -423,31 +423,58 @@ impl Compressor {
             self.channels, 1,
             "process_mono_whole takes a one-channel compressor"
         );
-        let hpf = match (self.params.sidechain_hpf_hz, self.frames) {
-            (Some(f), 0) if f.is_finite() && f > 0.0 && !self.sidechain.is_empty() => f,
-            _ => return self.process(&mut [x]),
-        };
+        if self.frames != 0 || self.sidechain_filter().is_none() {
+            return self.process(&mut [x]);
+        }
         let mut side = x.to_vec();
-        let mut chain = FilterChain::new(
-            &[FilterKind::HighPass {
-                freq_hz: hpf,
-                q: BUTTERWORTH_Q,
-            }],
-            self.sample_rate,
-            1,
-        );
+        let mut chain = self.sidechain_filter().expect("a sidechain filter is set");
         chain.process_mono_whole(&mut side);
         // the filter has been applied: the detector reads `side` as it is
         let filters = std::mem::take(&mut self.sidechain);
-        self.process_impl(&mut [x], Some(&side));
+        self.process_impl(&mut [x], Some(&[&side[..]]));
         self.sidechain = filters;
     }
 
-    /// `detector`: the (mono) sidechain signal, already filtered, instead of the audio.
+    /// The sidechain high-pass as a filter chain over all channels (`None` when off), for a
+    /// caller that filters the detector signal itself, e.g. on another thread, and then calls
+    /// [`Compressor::process_prefiltered`]. Starts from silence, like a new compressor.
+    pub fn sidechain_filter(&self) -> Option<FilterChain> {
+        match self.params.sidechain_hpf_hz {
+            Some(f) if f.is_finite() && f > 0.0 && !self.sidechain.is_empty() => {
+                Some(FilterChain::new(
+                    &[FilterKind::HighPass {
+                        freq_hz: f,
+                        q: BUTTERWORTH_Q,
+                    }],
+                    self.sample_rate,
+                    self.channels,
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// [`Compressor::process`] with the detector reading `detector` (one slice per channel,
+    /// the block's audio through [`Compressor::sidechain_filter`], which the caller runs over
+    /// the whole signal in order) instead of filtering the audio itself. The same result up to
+    /// the `f32` rounding of the filtered sidechain. Without a sidechain filter, `detector` is
+    /// the audio itself.
+    pub fn process_prefiltered(&mut self, channels: &mut [&mut [f32]], detector: &[&[f32]]) {
+        assert_eq!(
+            detector.len(),
+            self.channels,
+            "detector channel count mismatch"
+        );
+        let filters = std::mem::take(&mut self.sidechain);
+        self.process_impl(channels, Some(detector));
+        self.sidechain = filters;
+    }
+
+    /// `detector`: the sidechain signals, already filtered, instead of the audio.
     fn process_impl<B: AsMut<[f32]> + AsRef<[f32]>>(
         &mut self,
         bufs: &mut [B],
-        detector: Option<&[f32]>,
+        detector: Option<&[&[f32]]>,
     ) {
         assert_eq!(bufs.len(), self.channels, "channel count mismatch");
         let len = bufs.first_mut().map_or(0, |b| b.as_mut().len());
@@ -460,7 +487,7 @@ impl Compressor {
         while i < len {
             let l = k.min(len - i);
             let mut level = match detector {
-                Some(d) => self.detect_step(&[d], i, l),
+                Some(d) => self.detect_step(d, i, l),
                 None => self.detect_step(bufs, i, l),
             };
             if self.window > 0 {

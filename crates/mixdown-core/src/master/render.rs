@@ -97,10 +97,33 @@ pub fn render(
             f.process(views);
         }
     };
-    if nblocks > 0 && !eq.is_empty() {
+    // the glue's sidechain high-pass runs on the EQ worker, one block ahead, into these
+    let mut sidechain = glue.as_ref().and_then(|g| g.sidechain_filter());
+    let det_len = if sidechain.is_some() { BLOCK } else { 0 };
+    let mut det_cur: Vec<Vec<f32>> = vec![vec![0.0; det_len]; ch];
+    let mut det_next: Vec<Vec<f32>> = vec![vec![0.0; det_len]; ch];
+    let sidechain_block =
+        |f: &mut Option<FilterChain>, src: &[&mut [f32]], dst: &mut [Vec<f32>]| {
+            if let Some(f) = f.as_mut() {
+                let len = src.first().map_or(0, |c| c.len());
+                let mut views: Vec<&mut [f32]> = dst
+                    .iter_mut()
+                    .zip(src)
+                    .map(|(d, s)| {
+                        d[..len].copy_from_slice(s);
+                        &mut d[..len]
+                    })
+                    .collect();
+                f.process(&mut views);
+            }
+        };
+    if nblocks > 0 {
         let (a, b) = span(0);
         let mut first: Vec<&mut [f32]> = input.channels.iter_mut().map(|c| &mut c[a..b]).collect();
-        eq_block(&mut eq, &mut first);
+        if !eq.is_empty() {
+            eq_block(&mut eq, &mut first);
+        }
+        sidechain_block(&mut sidechain, &first, &mut det_cur);
     }
     for k in 0..nblocks {
         let (a, b) = span(k);
@@ -117,10 +140,14 @@ pub fn render(
             next.push(y);
         }
         let (eq, glue, stereo, meter) = (&mut eq, &mut glue, &mut stereo, &mut meter);
+        let (sc, det_next_ref, det_cur_ref) = (&mut sidechain, &mut det_next, &det_cur);
         rayon::join(
             || {
-                if !eq.is_empty() && !next[0].is_empty() {
-                    eq_block(eq, &mut next);
+                if !next[0].is_empty() {
+                    if !eq.is_empty() {
+                        eq_block(eq, &mut next);
+                    }
+                    sidechain_block(sc, &next, det_next_ref);
                 }
                 if !prev[0].is_empty() {
                     meter.push(&prev);
@@ -128,13 +155,19 @@ pub fn render(
             },
             || {
                 if let Some(g) = glue.as_mut() {
-                    g.process(&mut cur);
+                    if det_len > 0 {
+                        let det: Vec<&[f32]> = det_cur_ref.iter().map(|d| &d[..b - a]).collect();
+                        g.process_prefiltered(&mut cur, &det);
+                    } else {
+                        g.process(&mut cur);
+                    }
                 }
                 if let (Some(s), [l, r]) = (stereo.as_mut(), cur.as_mut_slice()) {
                     s.process(l, r);
                 }
             },
         );
+        std::mem::swap(&mut det_cur, &mut det_next);
         progress("eq, glue, stereo", b as f64 / n.max(1) as f64);
     }
     if nblocks > 0 {
