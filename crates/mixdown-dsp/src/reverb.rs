@@ -297,7 +297,8 @@ pub struct Reverb {
     pre: [Vec<f32>; 2],
     pre_pos: usize,
     diffusers: [[Allpass; DIFFUSERS]; 2],
-    /// `LINES` regions of `line_size` (a power of two) samples.
+    /// `line_size` (a power of two) frames of `LINES` samples, interleaved: the sixteen writes
+    /// of a sample land in one place.
     lines: Vec<f32>,
     line_size: usize,
     pos: usize,
@@ -580,7 +581,7 @@ impl Reverb {
             // which the compiler runs four lines per instruction
             let mut s = [0.0f32; LINES];
             for k in 0..LINES {
-                s[k] = lines[k * size + (pos.wrapping_sub(delays[k]) & mask)];
+                s[k] = lines[((pos.wrapping_sub(delays[k]) & mask) * LINES) + k];
             }
             let mut f = [0.0f32; LINES];
             for k in 0..LINES {
@@ -599,7 +600,7 @@ impl Reverb {
             let w = pos & mask;
             for k in 0..LINES {
                 let v = f[k] + cin_l[k] * u_l + cin_r[k] * u_r;
-                lines[k * size + w] = if v.abs() < FLUSH_BELOW { 0.0 } else { v };
+                lines[w * LINES + k] = if v.abs() < FLUSH_BELOW { 0.0 } else { v };
             }
             pos = pos.wrapping_add(1);
 
