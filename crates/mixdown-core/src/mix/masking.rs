@@ -218,29 +218,47 @@ pub fn measure(names: &[String], tracks: &[BandFrames]) -> MaskingReport {
         })
         .collect();
     let index = per_track.iter().sum::<f64>() / n as f64;
+    let pair_list: Vec<(usize, usize)> = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+        .collect();
+    let shared: Vec<Vec<f64>> = {
+        use rayon::prelude::*;
+        pair_list
+            .par_iter()
+            .map(|&(i, j)| {
+                let (a, b) = (&tracks[i], &tracks[j]);
+                let mut per_band = vec![0.0f64; a.bands];
+                // cell by cell, each band's sum in frame order
+                for (ra, rb) in a
+                    .energy
+                    .chunks_exact(a.bands.max(1))
+                    .zip(b.energy.chunks_exact(a.bands.max(1)))
+                {
+                    for ((p, &x), &y) in per_band.iter_mut().zip(ra).zip(rb) {
+                        *p += x.min(y) as f64;
+                    }
+                }
+                per_band
+            })
+            .collect()
+    };
     let mut pairs = Vec::new();
-    for i in 0..n {
-        for j in i + 1..n {
-            let (a, b) = (&tracks[i], &tracks[j]);
-            let mut per_band = vec![0.0f64; a.bands];
-            for (k, (&x, &y)) in a.energy.iter().zip(&b.energy).enumerate() {
-                per_band[k % a.bands] += x.min(y) as f64;
-            }
-            let s: f64 = per_band.iter().sum();
-            let mut order: Vec<usize> = (0..a.bands).collect();
-            order.sort_by(|&p, &q| per_band[q].total_cmp(&per_band[p]));
-            pairs.push(PairMasking {
-                a: names[i].clone(),
-                b: names[j].clone(),
-                index_pct: 100.0 * s / total,
-                worst_bands_hz: order
-                    .iter()
-                    .take(3)
-                    .filter(|&&k| per_band[k] > 0.0)
-                    .map(|&k| (centres[k] * 10.0).round() / 10.0)
-                    .collect(),
-            });
-        }
+    for (&(i, j), per_band) in pair_list.iter().zip(shared) {
+        let a = &tracks[i];
+        let s: f64 = per_band.iter().sum();
+        let mut order: Vec<usize> = (0..a.bands).collect();
+        order.sort_by(|&p, &q| per_band[q].total_cmp(&per_band[p]));
+        pairs.push(PairMasking {
+            a: names[i].clone(),
+            b: names[j].clone(),
+            index_pct: 100.0 * s / total,
+            worst_bands_hz: order
+                .iter()
+                .take(3)
+                .filter(|&&k| per_band[k] > 0.0)
+                .map(|&k| (centres[k] * 10.0).round() / 10.0)
+                .collect(),
+        });
     }
     pairs.sort_by(|p, q| q.index_pct.total_cmp(&p.index_pct));
     pairs.truncate(10);
