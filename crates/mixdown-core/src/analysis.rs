@@ -51,11 +51,14 @@ impl Analysis {
 
 /// True peak of a buffer (linear) with the detector the limiter uses.
 pub fn true_peak_linear(buf: &AudioBuffer) -> f32 {
-    let det = TruePeakDetector::new(buf.sample_rate);
-    let mut scratch = Scratch::default();
     buf.channels
         .iter()
-        .fold(0.0f32, |m, ch| m.max(det.true_peak(ch, &mut scratch)))
+        .fold(0.0f32, |m, ch| m.max(true_peak_of(ch, buf.sample_rate)))
+}
+
+/// True peak of one channel (linear), as [`true_peak_linear`] measures each.
+pub fn true_peak_of(channel: &[f32], sample_rate: u32) -> f32 {
+    TruePeakDetector::new(sample_rate).true_peak(channel, &mut Scratch::default())
 }
 
 /// K-weighted 100 ms sub-block powers, channels measured in parallel and summed (BS.1770

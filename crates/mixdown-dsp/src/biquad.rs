@@ -525,6 +525,17 @@ impl Biquad {
 /// away while taking the check out of the per-sample recursion.
 const FLUSH_EVERY: usize = 4096;
 
+/// Magnitude of the larger pole of a biquad with denominator 1 + a1·z⁻¹ + a2·z⁻²: how slowly
+/// its state is forgotten (below 1 for a stable filter).
+pub fn pole_radius(a1: f64, a2: f64) -> f64 {
+    let disc = a1 * a1 - 4.0 * a2;
+    if disc < 0.0 {
+        a2.abs().sqrt()
+    } else {
+        0.5 * (a1.abs() + disc.sqrt())
+    }
+}
+
 /// Most sections a stereo chain runs with both channels together (longer chains run one
 /// channel at a time: the value between sections stays `f64` either way).
 const PAIR_GROUP: usize = 16;
@@ -855,16 +866,11 @@ impl FilterChain {
     /// Samples after which every section has forgotten its state to below 1e-20 of it (from
     /// the largest pole radius); `None` when a pole is too close to the unit circle to say.
     fn forget_samples(&self) -> Option<usize> {
-        let mut r: f64 = 0.0;
-        for c in &self.coeffs {
-            let disc = c.a1 * c.a1 - 4.0 * c.a2;
-            let radius = if disc < 0.0 {
-                c.a2.abs().sqrt()
-            } else {
-                0.5 * (c.a1.abs() + disc.sqrt())
-            };
-            r = r.max(radius);
-        }
+        let r = self
+            .coeffs
+            .iter()
+            .map(|c| pole_radius(c.a1, c.a2))
+            .fold(0.0f64, f64::max);
         // (NaN coefficients fail this too)
         if r.is_nan() || r >= 1.0 - 1e-9 {
             return None;
@@ -963,27 +969,26 @@ impl FilterChain {
 
     /// Filters planar channels in place. Panics unless exactly `channels()` slices are given.
     pub fn process(&mut self, channels: &mut [&mut [f32]]) {
-        assert_eq!(channels.len(), self.channels, "channel count mismatch");
-        if let [l, r] = channels {
-            if l.len() == r.len() && self.kinds.len() <= PAIR_GROUP {
-                return self.process_pair(l, r);
-            }
-        }
-        for (ch, buf) in channels.iter_mut().enumerate() {
-            self.process_one(ch, buf);
-        }
+        self.process_planar(channels);
     }
 
     /// Same as [`FilterChain::process`] for owned planar buffers.
     pub fn process_channels(&mut self, channels: &mut [Vec<f32>]) {
+        self.process_planar(channels);
+    }
+
+    /// A stereo pair of equal lengths runs both channels together, anything else one channel
+    /// at a time.
+    fn process_planar<B: AsMut<[f32]>>(&mut self, channels: &mut [B]) {
         assert_eq!(channels.len(), self.channels, "channel count mismatch");
         if let [l, r] = channels {
+            let (l, r) = (l.as_mut(), r.as_mut());
             if l.len() == r.len() && self.kinds.len() <= PAIR_GROUP {
                 return self.process_pair(l, r);
             }
         }
         for (ch, buf) in channels.iter_mut().enumerate() {
-            self.process_one(ch, buf);
+            self.process_one(ch, buf.as_mut());
         }
     }
 

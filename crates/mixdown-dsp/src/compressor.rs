@@ -423,11 +423,10 @@ impl Compressor {
             self.channels, 1,
             "process_mono_whole takes a one-channel compressor"
         );
-        if self.frames != 0 || self.sidechain_filter().is_none() {
+        let Some(mut chain) = self.sidechain_filter().filter(|_| self.frames == 0) else {
             return self.process(&mut [x]);
-        }
+        };
         let mut side = x.to_vec();
-        let mut chain = self.sidechain_filter().expect("a sidechain filter is set");
         chain.process_mono_whole(&mut side);
         // the filter has been applied: the detector reads `side` as it is
         let filters = std::mem::take(&mut self.sidechain);

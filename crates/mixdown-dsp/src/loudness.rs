@@ -494,15 +494,7 @@ fn run_lanes(
 /// K-weighting's slowest pole to forget the zero start state to far below double precision.
 fn warmup_subblocks(sample_rate: u32) -> usize {
     let [shelf, hp] = k_weighting(sample_rate as f64);
-    // pole radius of a biquad: sqrt(a2) for complex poles, the larger root otherwise
-    let radius = |c: &Coeffs| {
-        let disc = c.a1 * c.a1 - 4.0 * c.a2;
-        if disc < 0.0 {
-            c.a2.abs().sqrt()
-        } else {
-            (0.5 * (c.a1.abs() + disc.sqrt())).min(1.0 - 1e-12)
-        }
-    };
+    let radius = |c: &Coeffs| crate::biquad::pole_radius(c.a1, c.a2).min(1.0 - 1e-12);
     let r = radius(&shelf).max(radius(&hp));
     // a double pole decays like t·r^t: ask for r^t below 1e-40
     let samples = (-40.0 * std::f64::consts::LN_10 / r.ln()).ceil() * 1.25;

@@ -76,11 +76,8 @@ pub fn render(
     // 1. EQ (one chain for all channels: a stereo pair runs in one vector register), 2. glue,
     // 3. stereo, block by block in place; the loudness meter the solver needs reads each block
     // while it is still in cache.
-    let mut eq: Vec<FilterChain> = if chain.eq.enabled && !chain.eq.bands.is_empty() {
-        vec![FilterChain::new(&chain.eq.bands, sr as f64, ch)]
-    } else {
-        Vec::new()
-    };
+    let mut eq: Option<FilterChain> = (chain.eq.enabled && !chain.eq.bands.is_empty())
+        .then(|| FilterChain::new(&chain.eq.bands, sr as f64, ch));
     let mut glue = chain
         .glue
         .enabled
@@ -92,11 +89,6 @@ pub fn render(
     // the other runs glue and stereo on block k.
     let nblocks = n.div_ceil(BLOCK);
     let span = |k: usize| (k * BLOCK, ((k + 1) * BLOCK).min(n));
-    let eq_block = |eq: &mut [FilterChain], views: &mut [&mut [f32]]| {
-        for f in eq.iter_mut() {
-            f.process(views);
-        }
-    };
     // the glue's sidechain high-pass runs on the EQ worker, one block ahead, into these
     let mut sidechain = glue.as_ref().and_then(|g| g.sidechain_filter());
     let det_len = if sidechain.is_some() { BLOCK } else { 0 };
@@ -120,8 +112,8 @@ pub fn render(
     if nblocks > 0 {
         let (a, b) = span(0);
         let mut first: Vec<&mut [f32]> = input.channels.iter_mut().map(|c| &mut c[a..b]).collect();
-        if !eq.is_empty() {
-            eq_block(&mut eq, &mut first);
+        if let Some(f) = eq.as_mut() {
+            f.process(&mut first);
         }
         sidechain_block(&mut sidechain, &first, &mut det_cur);
     }
@@ -144,8 +136,8 @@ pub fn render(
         rayon::join(
             || {
                 if !next[0].is_empty() {
-                    if !eq.is_empty() {
-                        eq_block(eq, &mut next);
+                    if let Some(f) = eq.as_mut() {
+                        f.process(&mut next);
                     }
                     sidechain_block(sc, &next, det_next_ref);
                 }

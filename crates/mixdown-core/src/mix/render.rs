@@ -258,27 +258,13 @@ pub fn render_parts(
         || {
             session.buses.reverb.enabled.then(|| {
                 let params = &session.buses.reverb.params;
-                let tail = Reverb::new(params.clone(), sr as f64).tail_samples();
-                render_segmented(
-                    &rev_in,
-                    sr,
-                    tail,
-                    &|| Reverb::new(params.clone(), sr as f64),
-                    &|r: &mut Reverb, x, l, rr| r.process(x, l, rr),
-                )
+                render_segmented(&rev_in, sr, &|| Reverb::new(params.clone(), sr as f64))
             })
         },
         || {
             session.buses.delay.enabled.then(|| {
                 let params = &session.buses.delay.params;
-                let tail = Delay::new(params.clone(), sr as f64).tail_samples();
-                render_segmented(
-                    &del_in,
-                    sr,
-                    tail,
-                    &|| Delay::new(params.clone(), sr as f64),
-                    &|d: &mut Delay, x, l, rr| d.process(x, l, rr),
-                )
+                render_segmented(&del_in, sr, &|| Delay::new(params.clone(), sr as f64))
             })
         },
     );
@@ -297,24 +283,45 @@ pub fn render_parts(
 /// Frames per block when a track is added into the sums.
 const SUM_BLOCK: usize = 8192;
 
-/// One block of a stereo effect: (state, input channels, left out, right out).
-type StereoFx<'a, P> = &'a (dyn Fn(&mut P, &[&[f32]], &mut [f32], &mut [f32]) + Sync);
+/// A linear, time-invariant stereo effect with a bounded decay: what [`render_segmented`]
+/// can cut into time segments.
+trait SegmentableFx {
+    fn process(&mut self, input: &[&[f32]], out_l: &mut [f32], out_r: &mut [f32]);
+    /// Samples after the input stops until the output stays more than 90 dB down.
+    fn tail_samples(&self) -> usize;
+}
+
+impl SegmentableFx for Reverb {
+    fn process(&mut self, input: &[&[f32]], out_l: &mut [f32], out_r: &mut [f32]) {
+        Reverb::process(self, input, out_l, out_r)
+    }
+    fn tail_samples(&self) -> usize {
+        Reverb::tail_samples(self)
+    }
+}
+
+impl SegmentableFx for Delay {
+    fn process(&mut self, input: &[&[f32]], out_l: &mut [f32], out_r: &mut [f32]) {
+        Delay::process(self, input, out_l, out_r)
+    }
+    fn tail_samples(&self) -> usize {
+        Delay::tail_samples(self)
+    }
+}
 
 /// Length of the time segments an effect bus is rendered in, seconds.
 const SEGMENT_S: usize = 20;
 
 /// A linear, time-invariant stereo effect (the reverb, the delay) over a whole signal, in time
-/// segments rendered on parallel threads: each segment starts from silence and runs on
-/// `tail` samples past its end (until its own decay is more than 90 dB down); the overhangs are
+/// segments rendered on parallel threads: each segment starts from silence (a new effect from
+/// `make`) and runs on past its end until its own decay is more than 90 dB down; the overhangs are
 /// added in segment order. The segments depend only on the length and the rate, so the result is
 /// the same whatever the thread count; it differs from one pass only by the decays cut off
-/// `tail` samples after each segment.
-fn render_segmented<P>(
+/// after each segment.
+fn render_segmented<P: SegmentableFx>(
     input: &[Vec<f32>; 2],
     sample_rate: u32,
-    tail: usize,
     make: &(dyn Fn() -> P + Sync),
-    process: StereoFx<P>,
 ) -> [Vec<f32>; 2] {
     use rayon::prelude::*;
     let n = input[0].len();
@@ -328,17 +335,12 @@ fn render_segmented<P>(
             let start = k * seg;
             let end = start + l.len();
             let mut fx = make();
-            process(
-                &mut fx,
-                &[&input[0][start..end], &input[1][start..end]],
-                l,
-                r,
-            );
+            fx.process(&[&input[0][start..end], &input[1][start..end]], l, r);
             // the segment's decay over what follows, fed silence
-            let over = tail.min(n - end);
+            let over = fx.tail_samples().min(n - end);
             let silence = vec![0.0f32; over];
             let (mut tl, mut tr) = (vec![0.0f32; over], vec![0.0f32; over]);
-            process(&mut fx, &[&silence, &silence], &mut tl, &mut tr);
+            fx.process(&[&silence, &silence], &mut tl, &mut tr);
             [tl, tr]
         })
         .collect();
@@ -489,60 +491,41 @@ mod tests {
         (d, peak)
     }
 
+    /// One pass and the segmented render of the same effect: (largest difference, peak).
+    fn one_pass_and_segmented<P: SegmentableFx>(
+        x: &[Vec<f32>; 2],
+        sr: u32,
+        make: &(dyn Fn() -> P + Sync),
+    ) -> (f32, f32, [Vec<f32>; 2]) {
+        let n = x[0].len();
+        let (mut l, mut r) = (vec![0.0f32; n], vec![0.0f32; n]);
+        make().process(&[&x[0], &x[1]], &mut l, &mut r);
+        let seg = render_segmented(x, sr, make);
+        let (d, peak) = max_diff(&[l, r], &seg);
+        (d, peak, seg)
+    }
+
     #[test]
     fn segmented_effects_match_one_pass_to_90_db() {
         let sr = 16_000;
         let x = bursts(sr);
-        let n = x[0].len();
-        type Pass<'a> = &'a mut dyn FnMut([&[f32]; 2], &mut [f32], &mut [f32]);
-        let one_pass = |fx: Pass| {
-            let (mut l, mut r) = (vec![0.0f32; n], vec![0.0f32; n]);
-            fx([&x[0], &x[1]], &mut l, &mut r);
-            [l, r]
-        };
-        let params = ReverbParams::default();
-        let mut rv = Reverb::new(params.clone(), sr as f64);
-        let tail = rv.tail_samples();
-        let whole = one_pass(&mut |i, l, r| rv.process(&i, l, r));
-        let seg = render_segmented(
-            &x,
-            sr,
-            tail,
-            &|| Reverb::new(params.clone(), sr as f64),
-            &|r: &mut Reverb, i, l, rr| r.process(i, l, rr),
-        );
-        let (d, peak) = max_diff(&whole, &seg);
+        let rp = ReverbParams::default();
+        let (d, peak, _) = one_pass_and_segmented(&x, sr, &|| Reverb::new(rp.clone(), sr as f64));
         assert!(peak > 0.01, "the reverb made no output");
         assert!(
             d < peak * 10f32.powf(-90.0 / 20.0),
             "reverb {d} vs peak {peak}"
         );
-
-        let params = DelayParams::default();
-        let mut dl = Delay::new(params.clone(), sr as f64);
-        let tail = dl.tail_samples();
-        let whole = one_pass(&mut |i, l, r| dl.process(&i, l, r));
-        let seg = render_segmented(
-            &x,
-            sr,
-            tail,
-            &|| Delay::new(params.clone(), sr as f64),
-            &|d: &mut Delay, i, l, rr| d.process(i, l, rr),
-        );
-        let (d, peak) = max_diff(&whole, &seg);
+        let dp = DelayParams::default();
+        let make = || Delay::new(dp.clone(), sr as f64);
+        let (d, peak, seg) = one_pass_and_segmented(&x, sr, &make);
         assert!(peak > 0.01, "the delay made no output");
         assert!(
             d < peak * 10f32.powf(-90.0 / 20.0),
             "delay {d} vs peak {peak}"
         );
         // the same result every time
-        let again = render_segmented(
-            &x,
-            sr,
-            tail,
-            &|| Delay::new(params.clone(), sr as f64),
-            &|d: &mut Delay, i, l, rr| d.process(i, l, rr),
-        );
+        let again = render_segmented(&x, sr, &make);
         assert!(seg == again);
     }
 }

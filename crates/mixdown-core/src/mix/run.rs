@@ -412,9 +412,7 @@ fn finish_and_measure(session: &mut Session, parts: &super::render::MixParts) ->
     drop(returns);
     // image balance: what is left of a left/right lean after the pans, evened out
     let power = |x: &[f32]| x.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>();
-    let tp_of = |x: &Vec<f32>| {
-        crate::analysis::true_peak_linear(&AudioBuffer::from_channels(sr, vec![x.clone()]))
-    };
+    let tp_of = |x: &[f32]| crate::analysis::true_peak_of(x, sr);
     let ((pl, tpl), (pr, tpr)) = rayon::join(
         || (power(&m[0]), tp_of(&m[0])),
         || (power(&m[1]), tp_of(&m[1])),

@@ -112,6 +112,8 @@ pub struct DelayBus {
     pub params: DelayParams,
 }
 
+/// The mix bus: dry tracks plus returns, the side removed below `mono_below_hz`, then the trim
+/// and the balance (last, so they scale the whole image).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MixBus {
