@@ -64,10 +64,7 @@ impl TpdfDither {
     #[inline]
     pub fn noise(&mut self) -> f64 {
         // One 64-bit draw gives both 32-bit uniforms (xoshiro256** has good low bits).
-        let r = self.rng.next_u64();
-        let a = (r >> 32) as f64 * U32_TO_UNIT;
-        let b = (r & 0xFFFF_FFFF) as f64 * U32_TO_UNIT;
-        a - b
+        tpdf(self.rng.next_u64())
     }
 
     /// Quantise one sample. Values are scaled so ±1.0 is full scale, dithered (if enabled),
@@ -79,23 +76,36 @@ impl TpdfDither {
     #[inline]
     pub fn quantize(&mut self, x: f32) -> i32 {
         let x = x as f64;
-        if x.abs() > 1.0 {
-            self.clipped += 1;
-        }
+        self.clipped += usize::from(x.abs() > 1.0);
         let mut v = x * self.scale;
         if self.dither {
             v += self.noise();
         }
-        // Round half away from zero, as f64::round does, but inline (round() is a library call
-        // on baseline x86-64). `as` saturates and maps NaN to 0; the clamp handles the rest.
-        let t = v as i64;
-        let frac = v - t as f64;
-        // branch-free: with dither the fraction is random, and a branch would mispredict half
-        // of the time
-        let r = t
-            .saturating_add(i64::from(frac >= 0.5))
-            .saturating_sub(i64::from(frac <= -0.5));
-        r.clamp(self.min as i64, self.max as i64) as i32
+        round_clamp(v, self.min, self.max)
+    }
+
+    /// [`TpdfDither::quantize`] of every sample of `src` into `out` (the same codes, in one
+    /// tight loop: the generator's state stays in registers).
+    pub fn quantize_slice(&mut self, src: &[f32], out: &mut [i32]) {
+        assert_eq!(src.len(), out.len(), "quantize_slice: lengths differ");
+        let (scale, min, max) = (self.scale, self.min, self.max);
+        let mut clipped = 0usize;
+        if self.dither {
+            let mut rng = self.rng.clone();
+            for (o, &x) in out.iter_mut().zip(src) {
+                let x = f64::from(x);
+                clipped += usize::from(x.abs() > 1.0);
+                *o = round_clamp(x * scale + tpdf(rng.next_u64()), min, max);
+            }
+            self.rng = rng;
+        } else {
+            for (o, &x) in out.iter_mut().zip(src) {
+                let x = f64::from(x);
+                clipped += usize::from(x.abs() > 1.0);
+                *o = round_clamp(x * scale, min, max);
+            }
+        }
+        self.clipped += clipped;
     }
 
     /// Number of samples so far whose input was beyond full scale.
@@ -107,6 +117,36 @@ impl TpdfDither {
     pub fn max_code(&self) -> i32 {
         self.max
     }
+}
+
+/// TPDF noise in LSBs from one 64-bit draw: the difference of its two 32-bit halves as
+/// uniform values in [0, 1) (xoshiro256** has good low bits). The halves go through `u32`,
+/// whose conversion to `f64` is one instruction (a `u64`'s is several).
+#[inline]
+fn tpdf(r: u64) -> f64 {
+    let a = f64::from((r >> 32) as u32) * U32_TO_UNIT;
+    let b = f64::from(r as u32) * U32_TO_UNIT;
+    a - b
+}
+
+/// Round half away from zero, as f64::round does, but inline (round() is a library call on
+/// baseline x86-64), and clamp to `min..=max`; NaN becomes 0.
+#[inline]
+fn round_clamp(v: f64, min: i32, max: i32) -> i32 {
+    // Held to one past the codes first (the last clamp brings it back), so the conversion
+    // below is always in range and needs none of `as`'s saturation checks.
+    let v = if v.is_nan() {
+        0.0
+    } else {
+        v.clamp(f64::from(min) - 1.0, f64::from(max) + 1.0)
+    };
+    // SAFETY: `v` is finite and within `i32` range plus one, far inside `i64`.
+    let t: i64 = unsafe { v.to_int_unchecked() };
+    let frac = v - t as f64;
+    // branch-free: with dither the fraction is random, and a branch would mispredict half of
+    // the time
+    let r = t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5);
+    r.clamp(i64::from(min), i64::from(max)) as i32
 }
 
 #[cfg(test)]
@@ -271,6 +311,35 @@ mod tests {
             let x = (h / q.scale) as f32;
             let v = x as f64 * q.scale;
             assert_eq!(q.quantize(x), v.round() as i32, "{h}");
+        }
+    }
+
+    #[test]
+    fn quantize_slice_gives_the_same_codes_and_counts_as_quantize() {
+        let mut r = crate::rng::Rng::new(11);
+        let sig: Vec<f32> = (0..20_000).map(|_| (r.bipolar() * 1.1) as f32).collect();
+        for bits in [16, 24] {
+            for dithered in [true, false] {
+                let make = || {
+                    if dithered {
+                        TpdfDither::new(bits, 9)
+                    } else {
+                        TpdfDither::undithered(bits)
+                    }
+                };
+                let mut one = make();
+                let want: Vec<i32> = sig.iter().map(|&x| one.quantize(x)).collect();
+                let mut many = make();
+                let mut got = vec![0; sig.len()];
+                // in two calls: the noise stream continues across them
+                let (a, b) = sig.split_at(7_001);
+                let (ga, gb) = got.split_at_mut(7_001);
+                many.quantize_slice(a, ga);
+                many.quantize_slice(b, gb);
+                assert_eq!(got, want, "{bits} bits, dither {dithered}");
+                assert!(one.clipped() > 0);
+                assert_eq!(many.clipped(), one.clipped());
+            }
         }
     }
 }

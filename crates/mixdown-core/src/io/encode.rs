@@ -301,7 +301,7 @@ fn write_wav(
     w.write_all(&h).map_err(err)?;
     // Quantise a block of every channel (channels in parallel: each has its own dither
     // stream, so the bits do not depend on the threading), then interleave and write.
-    const FRAMES: usize = 32_768;
+    const FRAMES: usize = 131_072;
     let mut codes: Vec<Vec<i32>> = vec![Vec::with_capacity(FRAMES); ch];
     let mut bytes: Vec<u8> = Vec::with_capacity(FRAMES * ch * width);
     let mut start = 0;
@@ -320,20 +320,34 @@ fn write_wav(
                 .zip(q.par_iter_mut())
                 .zip(buf.channels.par_iter())
                 .for_each(|((out, qc), src)| {
-                    out.clear();
-                    out.extend(src[start..end].iter().map(|&x| qc.quantize(x)));
+                    out.resize(end - start, 0);
+                    qc.quantize_slice(&src[start..end], out);
                 });
             bytes.resize((end - start) * ch * width, 0);
-            for (i, frame) in bytes.chunks_exact_mut(ch * width).enumerate() {
-                for (dst, c) in frame.chunks_exact_mut(width).zip(&codes) {
-                    dst.copy_from_slice(&c[i].to_le_bytes()[..width]);
-                }
+            match width {
+                2 => interleave_le::<2>(&codes, &mut bytes),
+                3 => interleave_le::<3>(&codes, &mut bytes),
+                _ => interleave_le::<4>(&codes, &mut bytes),
             }
         }
         w.write_all(&bytes).map_err(err)?;
         start = end;
     }
     w.flush().map_err(err)
+}
+
+/// Interleave integer codes (one slice per channel) into `W`-byte little-endian samples.
+/// The width is a constant, so each copy is a fixed-size move, not a `memmove` call.
+fn interleave_le<const W: usize>(codes: &[Vec<i32>], bytes: &mut [u8]) {
+    let ch = codes.len();
+    for (c, code) in codes.iter().enumerate() {
+        for (frame, v) in bytes.chunks_exact_mut(ch * W).zip(code) {
+            let dst: &mut [u8; W] = (&mut frame[c * W..(c + 1) * W])
+                .try_into()
+                .expect("W-byte slot");
+            dst.copy_from_slice(&v.to_le_bytes()[..W]);
+        }
+    }
 }
 
 /// Feeds flacenc block by block, quantising on the fly (no full-length integer copy).
