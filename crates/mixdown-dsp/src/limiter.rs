@@ -107,8 +107,9 @@ impl GainPlanner {
         lookahead += lookahead % 2;
         let hold = per_chunk(params.hold_ms).round() as usize;
         let release_chunks = per_chunk(params.release_ms.max(1.0)).max(1e-3);
-        // the window reaches one chunk further each side (see the module documentation)
-        let cap = lookahead + hold + 4;
+        // the window reaches one chunk further each side (see the module documentation); a
+        // power of two, so the ring wraps with a mask rather than a division
+        let cap = (lookahead + hold + 4).next_power_of_two();
         GainPlanner {
             chunk,
             lookahead,
@@ -148,7 +149,7 @@ impl GainPlanner {
         };
         let ahead = self.lookahead + 1;
         let behind = self.hold + 1;
-        let cap = self.deque_idx.len();
+        let mask = self.deque_idx.len() - 1;
         // 1. sliding minimum over [i - behind, i + ahead] (monotonic deque in a ring; values are
         //    copied, so `gain` can be written in place)
         let (mut head, mut len) = (0usize, 0usize);
@@ -157,17 +158,17 @@ impl GainPlanner {
             let hi = (i + ahead).min(n - 1);
             while next_in <= hi {
                 let v = need(next_in);
-                while len > 0 && self.deque_val[(head + len - 1) % cap] >= v {
+                while len > 0 && self.deque_val[(head + len - 1) & mask] >= v {
                     len -= 1;
                 }
-                let slot = (head + len) % cap;
+                let slot = (head + len) & mask;
                 self.deque_idx[slot] = next_in;
                 self.deque_val[slot] = v;
                 len += 1;
                 next_in += 1;
             }
             while len > 0 && self.deque_idx[head] + behind < i {
-                head = (head + 1) % cap;
+                head = (head + 1) & mask;
                 len -= 1;
             }
             *g = self.deque_val[head];

@@ -135,6 +135,16 @@ impl Prepared<'_> {
     }
 }
 
+/// `contour = full ^ strength`, element by element (in parallel: the same values).
+fn contour_at(contour: &mut [f32], full: &[f32], strength: f64) {
+    use rayon::prelude::*;
+    contour
+        .par_iter_mut()
+        .with_min_len(1 << 14)
+        .zip(full)
+        .for_each(|(k, f)| *k = f.powf(strength as f32));
+}
+
 struct Trial<'a, 'b> {
     prep: &'b mut Prepared<'a>,
     planner: Option<GainPlanner>,
@@ -144,6 +154,13 @@ struct Trial<'a, 'b> {
     contour: Vec<f32>,
     use_contour: bool,
     sub: Vec<f64>,
+    /// (gain, ceiling) of the prediction now in `gain` and `sub`: the search asks for the
+    /// same point more than once (a root, then its loss, then the final prediction). Cleared
+    /// when the contour changes ([`Trial::contour_changed`]).
+    predicted: Option<(f64, f64)>,
+    /// Integrated loudness of the input through the contour alone, per contour (the loss's
+    /// reference; it does not depend on the gain).
+    contour_lufs: Option<f64>,
     sr: u32,
     ceil_seen_db: f64,
 }
@@ -157,8 +174,17 @@ impl Trial<'_, '_> {
         }
     }
 
+    /// The contour (or whether it is used) has changed: earlier predictions no longer hold.
+    fn contour_changed(&mut self) {
+        self.predicted = None;
+        self.contour_lufs = None;
+    }
+
     /// Plan the limiter and predict the sub-block powers at input gain `g_db`.
     fn predict(&mut self, g_db: f64, ceil_db: f64) {
+        if self.predicted == Some((g_db, ceil_db)) {
+            return;
+        }
         if self.planner.is_some()
             && (g_db > self.prep.exact_up_to_db || ceil_db < self.ceil_seen_db - 1.0)
         {
@@ -178,6 +204,7 @@ impl Trial<'_, '_> {
             ),
             None => self.gain.iter_mut().for_each(|v| *v = 1.0),
         }
+        self.predicted = Some((g_db, ceil_db));
         let (gain, chunks) = (&self.gain, &self.prep.chunks);
         loudness::predict_subblocks(
             chunks,
@@ -197,16 +224,24 @@ impl Trial<'_, '_> {
         let l = loudness::integrated(&self.sub).unwrap_or(-120.0);
         // the loss is measured against the same signal without the limiter (contour included)
         let without = if self.use_contour {
-            let mut subs = Vec::new();
-            let contour = &self.contour;
-            loudness::predict_subblocks(
-                &self.prep.chunks,
-                self.prep.chunk,
-                |c| contour[c] * contour[c],
-                self.sr,
-                &mut subs,
-            );
-            loudness::integrated(&subs).unwrap_or(self.prep.pre_lufs) + g_db
+            let through_contour = match self.contour_lufs {
+                Some(l) => l,
+                None => {
+                    let mut subs = Vec::new();
+                    let contour = &self.contour;
+                    loudness::predict_subblocks(
+                        &self.prep.chunks,
+                        self.prep.chunk,
+                        |c| contour[c] * contour[c],
+                        self.sr,
+                        &mut subs,
+                    );
+                    let l = loudness::integrated(&subs).unwrap_or(self.prep.pre_lufs);
+                    self.contour_lufs = Some(l);
+                    l
+                }
+            };
+            through_contour + g_db
         } else {
             self.prep.pre_lufs + g_db
         };
@@ -384,17 +419,22 @@ impl Trial<'_, '_> {
             .collect();
         // to chunks, linear between sub-block centres
         let per_sub = (loudness::subblock_len(self.sr) / self.prep.chunk).max(1) as f64;
-        let len = self.contour.len();
-        for (c, k) in self.contour.iter_mut().enumerate() {
-            let pos = (c as f64 + 0.5) / per_sub - 0.5;
-            let i0 = pos.floor().clamp(0.0, (n - 1) as f64) as usize;
-            let i1 = (i0 + 1).min(n - 1);
-            let t = (pos - i0 as f64).clamp(0.0, 1.0);
-            let db = smooth[i0] * (1.0 - t) + smooth[i1] * t;
-            *k *= db_to_lin(-db);
-            let _ = len;
-        }
+        // (each chunk on its own: in parallel, the same values)
+        use rayon::prelude::*;
+        self.contour
+            .par_iter_mut()
+            .with_min_len(1 << 14)
+            .enumerate()
+            .for_each(|(c, k)| {
+                let pos = (c as f64 + 0.5) / per_sub - 0.5;
+                let i0 = pos.floor().clamp(0.0, (n - 1) as f64) as usize;
+                let i1 = (i0 + 1).min(n - 1);
+                let t = (pos - i0 as f64).clamp(0.0, 1.0);
+                let db = smooth[i0] * (1.0 - t) + smooth[i1] * t;
+                *k *= db_to_lin(-db);
+            });
         self.use_contour = true;
+        self.contour_changed();
     }
 
     fn predicted_lra(&self) -> Option<f64> {
@@ -464,6 +504,8 @@ pub fn solve(
         contour: vec![1.0; nchunks],
         use_contour: false,
         sub: Vec::new(),
+        predicted: None,
+        contour_lufs: None,
         sr: sample_rate,
         ceil_seen_db: ceiling_goal,
     };
@@ -493,11 +535,14 @@ pub fn solve(
             // few strengths and keep the gentlest that reaches the floor, else the best one.
             let mut best: Option<(f64, f64)> = None; // (strength, lra)
             let mut chosen = None;
+            // the last strength tried and its gain: the contour in place when the loop ends
+            let mut last = None;
             for strength in [1.0 / 3.0, 2.0 / 3.0, 1.0] {
-                for (k, f) in trial.contour.iter_mut().zip(&full) {
-                    *k = f.powf(strength as f32);
-                }
-                let g2 = trial.choose_gain(t, ceil_db, p.max_limiting_lu).0;
+                contour_at(&mut trial.contour, &full, strength);
+                trial.contour_changed();
+                let choice = trial.choose_gain(t, ceil_db, p.max_limiting_lu);
+                let g2 = choice.0;
+                last = Some((strength, choice));
                 trial.predict(g2, ceil_db);
                 let lra = trial.predicted_lra().unwrap_or(0.0);
                 if best.is_none_or(|(_, l)| lra > l) {
@@ -513,10 +558,13 @@ pub fn solve(
                 // nothing helped: leave the contour alone
                 trial.contour.iter_mut().for_each(|k| *k = 1.0);
                 trial.use_contour = false;
+                trial.contour_changed();
+            } else if let Some((_, choice)) = last.filter(|l| l.0 == strength) {
+                // the contour in place is the one chosen: so is its gain
+                cached = Some(choice);
             } else {
-                for (k, f) in trial.contour.iter_mut().zip(&full) {
-                    *k = f.powf(strength as f32);
-                }
+                contour_at(&mut trial.contour, &full, strength);
+                trial.contour_changed();
             }
             let min_k = trial.contour.iter().fold(1.0f32, |m, &v| m.min(v));
             contour_report = trial.use_contour.then(|| ContourReport {
