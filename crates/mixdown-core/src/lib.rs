@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod audio;
 pub mod demo;
+pub mod diagnose;
 pub mod error;
 pub mod io;
 pub mod master;

@@ -1,0 +1,11 @@
+//! Diagnose: the analysis plus named checks for the common mixing and mastering mistakes, each
+//! finding with a measured value, the threshold it crossed, where it is, what it means and what
+//! to do (see [`finding::Finding`]). Measurement only: nothing here changes audio.
+
+pub mod file;
+pub mod finding;
+pub mod noise;
+pub mod reverb;
+pub mod translate;
+
+pub use finding::{Finding, Severity, TimeRange};

@@ -1,0 +1,652 @@
+//! Excessive reverb: a wash that blurs transients.
+//!
+//! # How it is estimated
+//!
+//! Reverberation shows in how sound dies away: after a note or a hit, the room (or the reverb)
+//! keeps it going and lets it fall at a steady rate in dB per second. The decay time (RT60, the
+//! time to fall 60 dB) is estimated blind, from the music itself:
+//!
+//! 1. The channels are averaged and the energy of four octave bands (250-500 Hz, 500 Hz-1 kHz,
+//!    1-2 kHz, 2-4 kHz; those under 0.45 × the sample rate) is measured every 10 ms over 23 ms
+//!    windows (on the song decimated to about 11 kHz, enough for these bands), then smoothed
+//!    over 30 ms.
+//! 2. In each band, every local peak (the highest frame within ±50 ms, at least
+//!    [`PEAK_ABOVE_FLOOR_DB`] over the band's floor) starts a *decay*: the envelope is followed
+//!    until the next sound starts (a rise of [`RERISE_DB`] within 30 ms), for at most 3 s, or
+//!    until it is [`FLOOR_MARGIN_DB`] from the floor; the decay ends at its lowest point.
+//! 3. The *late* part of each decay, from [`LATE_S`] after the peak (the direct sound and the
+//!    early reflections are over), gets a straight line in dB over time: that decay's RT60 is
+//!    60 dB over its slope. Only decays with at least [`RELIABLE_S`] of late part are used (a
+//!    shorter one is cut off by the next note while the direct sound still dominates it, and its
+//!    slope is poorly determined): in practice the decays into pauses, breaks and endings.
+//! 4. Music decays both ways: by itself (a plucked or struck note, a note let go, a
+//!    diminuendo) and through the room. A room or a reverb can only make decays slower: nothing
+//!    in it dies away faster than the reverb does. So the fastest decays bound the reverb, and
+//!    the estimate ([`ReverbEstimate::decay_s`]) is the lower quartile of the decay times (a
+//!    quartile rather than the minimum, so that one odd decay does not decide).
+//! 5. How much it blurs transients: the *transient decays* are those whose peak rose at least
+//!    [`TRANSIENT_RISE_DB`] in the 50 ms before it (a hit, a pluck, a consonant, not a swell):
+//!    how long sharp sounds ring on. Their median is [`ReverbEstimate::transient_decay_s`].
+//! 6. How wet: for each decay, the energy of its first 80 ms (the direct sound) against that of
+//!    its tail, extrapolated along the fitted line to silence: [`ReverbEstimate::tail_share`] =
+//!    late / (early + late), and the clarity C80 of room acoustics, 10·log10(early / late). The
+//!    median over the decays used is reported.
+//!
+//! # Grading (conservative)
+//!
+//! `reverb.excessive` is a warning only for a clear wash: at least [`MIN_TRANSIENT_DECAYS`]
+//! transient decays whose median is [`WASH_DECAY_S`] or longer, with a tail share of at least
+//! [`WASH_TAIL_SHARE`] (the tails carry a good part of the energy). A long decay time without
+//! that (a big hall, or long notes and pads, which the estimate cannot tell from reverb) is info
+//! from [`INFO_DECAY_S`]. Never a problem: reverb is a choice. The times given are the longest
+//! slow decays measured (where the reverb is easiest to hear).
+//!
+//! # Limits
+//!
+//! A song without pauses gives few usable decays and then no estimate (no finding). Sound that
+//! is held or released slowly (pads, organ, a piano with the pedal down, a diminuendo) decays
+//! slowly by itself: in a song that has only such decays the estimate reads it as reverb (info
+//! at most, unless its sharp sounds ring on too). Gated and ducked reverbs are heard less than
+//! they measure.
+
+use super::finding::{round3, Finding, Severity, TimeRange};
+use crate::AudioBuffer;
+use rayon::prelude::*;
+use realfft::RealFftPlanner;
+use serde::{Deserialize, Serialize};
+use std::f64::consts::PI;
+
+/// Hop of the band envelopes, s.
+const HOP_S: f64 = 0.010;
+/// A peak stands this far above the band's floor, dB.
+pub const PEAK_ABOVE_FLOOR_DB: f64 = 12.0;
+/// A decay ends when the envelope rises this much within 30 ms (the next sound), dB.
+pub const RERISE_DB: f64 = 3.0;
+/// ... or comes this close to the band's floor, dB.
+pub const FLOOR_MARGIN_DB: f64 = 6.0;
+/// Smallest fall of a decay, dB.
+pub const MIN_DROP_DB: f64 = 3.0;
+/// Start of the late part of a decay, s after its peak.
+pub const LATE_S: f64 = 0.08;
+/// A decay is used when its late part lasts at least this long, s.
+pub const RELIABLE_S: f64 = 0.25;
+/// Longest decay time measured, s.
+pub const MAX_DECAY_S: f64 = 20.0;
+/// Fewest decays for an estimate.
+pub const MIN_DECAYS: usize = 3;
+/// A transient decay starts with a rise of at least this within 50 ms, dB.
+pub const TRANSIENT_RISE_DB: f64 = 12.0;
+/// Fewest transient decays for a wash.
+pub const MIN_TRANSIENT_DECAYS: usize = 3;
+/// An onset (counted in [`ReverbEstimate::transients`]) rises this much within 30 ms, dB.
+pub const ONSET_RISE_DB: f64 = 8.0;
+/// A wash: transient decays of at least this, s ...
+pub const WASH_DECAY_S: f64 = 2.5;
+/// ... and a tail share of at least this.
+pub const WASH_TAIL_SHARE: f64 = 0.3;
+/// Reverberant enough to mention (info), s.
+pub const INFO_DECAY_S: f64 = 1.5;
+
+/// The reverb of a song or a stem, as [`estimate`] measures it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReverbEstimate {
+    /// RT60-like decay time, s: the lower quartile of the decays measured (`None`: fewer than
+    /// [`MIN_DECAYS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay_s: Option<f64>,
+    /// Median decay time after sharp sounds (hits, plucks), s (`None`: fewer than
+    /// [`MIN_TRANSIENT_DECAYS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transient_decay_s: Option<f64>,
+    /// Share of a sound's energy that comes after its first 80 ms, 0-1 (median).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_share: Option<f64>,
+    /// Clarity C80: energy of the first 80 ms over the tail's, dB (median; low: washed out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clarity_db: Option<f64>,
+    /// Decays used (all bands).
+    pub decays: usize,
+    /// ... of which after sharp sounds.
+    pub transient_decays: usize,
+    /// Onsets (transients) in the song.
+    pub transients: usize,
+    /// The longest slow decays (where the reverb is easiest to hear), up to ten.
+    #[serde(default)]
+    pub slowest: Vec<TimeRange>,
+    /// Centres of the bands whose decays are the slowest ones, Hz.
+    #[serde(default)]
+    pub slow_bands_hz: Vec<f64>,
+}
+
+/// One decay in one band.
+#[derive(Clone, Debug)]
+struct Decay {
+    band: usize,
+    start_s: f64,
+    end_s: f64,
+    rt60: f64,
+    tail_share: f64,
+    /// How much the envelope rose in the 50 ms before its peak, dB.
+    rise_db: f64,
+}
+
+/// Finding `reverb.excessive` for one file (or one stem).
+pub fn check(buf: &AudioBuffer) -> Vec<Finding> {
+    finding(&estimate(buf)).into_iter().collect()
+}
+
+/// Whether an estimate is a clear wash (see the module documentation).
+pub fn is_wash(e: &ReverbEstimate) -> bool {
+    e.transient_decays >= MIN_TRANSIENT_DECAYS
+        && e.transient_decay_s.is_some_and(|d| d >= WASH_DECAY_S)
+        && e.tail_share.is_some_and(|t| t >= WASH_TAIL_SHARE)
+}
+
+/// The finding for an estimate.
+pub fn finding(e: &ReverbEstimate) -> Option<Finding> {
+    let wash = is_wash(e);
+    let (sev, measured, thr) = if wash {
+        let d = e.transient_decay_s.unwrap_or(0.0);
+        (Severity::Warning, d, WASH_DECAY_S)
+    } else {
+        let d = e.decay_s.or(e.transient_decay_s)?;
+        if d < INFO_DECAY_S {
+            return None;
+        }
+        (Severity::Info, d, INFO_DECAY_S)
+    };
+    let tail = e.tail_share.unwrap_or(0.0);
+    let (title, meaning) = if wash {
+        (
+            format!(
+                "Reverb wash: hits and notes take about {measured:.1} s to die away and {:.0} % \
+                 of their energy is tail",
+                tail * 100.0
+            ),
+            "After each hit or note the sound keeps ringing for seconds and the tails carry a \
+             large part of the energy, so attacks and words smear into each other and the mix \
+             sounds distant and muddy. That can be a style, but it is usually too much reverb \
+             (too long, too loud, or on too many tracks)."
+                .to_string(),
+        )
+    } else {
+        (
+            format!("Reverberant: sounds take about {measured:.1} s to die away"),
+            format!(
+                "The sound dies away slowly (about {measured:.1} s to fall 60 dB, like a large \
+                 hall): a long reverb, a big room, or long-ringing notes and pads, which this \
+                 measure cannot tell apart. A matter of taste while hits and words stay clear."
+            ),
+        )
+    };
+    Some(
+        Finding::new("reverb.excessive", sev, title, measured, thr, "s")
+            .times(e.slowest.clone())
+            .bands(e.slow_bands_hz.clone())
+            .meaning(meaning)
+            .fix(
+                "Shorten the reverb (a decay under about 1.5-2 s for a busy song), lower its \
+                 return, filter its lows and highs, add pre-delay so that attacks come first, \
+                 or duck it under the dry signal; use it on fewer tracks. On a finished file \
+                 only a de-reverb tool can help.",
+            ),
+    )
+}
+
+/// Octave bands analysed, Hz.
+const BANDS: [(f64, f64); 4] = [
+    (250.0, 500.0),
+    (500.0, 1000.0),
+    (1000.0, 2000.0),
+    (2000.0, 4000.0),
+];
+
+/// Estimates the reverb of a song or a stem (see the module documentation).
+pub fn estimate(buf: &AudioBuffer) -> ReverbEstimate {
+    let mut out = ReverbEstimate::default();
+    let sr = buf.sample_rate;
+    if sr == 0 || buf.frames() == 0 || buf.num_channels() == 0 || buf.non_finite().0 > 0 {
+        return out;
+    }
+    let (rate, mono) = decimated_mono(buf);
+    let Some(env) = band_envelopes(&mono, rate) else {
+        return out;
+    };
+    let dt = env.hop as f64 / rate;
+    let decays: Vec<Decay> = env
+        .bands
+        .par_iter()
+        .enumerate()
+        .flat_map_iter(|(b, e)| band_decays(e, b, dt))
+        .collect();
+    out.transients = count_onsets(&env.bands, dt);
+    out.decays = decays.len();
+    if decays.len() < MIN_DECAYS {
+        return out;
+    }
+    let times: Vec<f64> = decays.iter().map(|d| d.rt60).collect();
+    let decay = percentile(&times, 0.25).unwrap_or(0.0);
+    out.decay_s = Some(round2(decay));
+    let sharp: Vec<f64> = decays
+        .iter()
+        .filter(|d| d.rise_db >= TRANSIENT_RISE_DB)
+        .map(|d| d.rt60)
+        .collect();
+    out.transient_decays = sharp.len();
+    if sharp.len() >= MIN_TRANSIENT_DECAYS {
+        out.transient_decay_s = percentile(&sharp, 0.5).map(round2);
+    }
+    let shares: Vec<f64> = decays.iter().map(|d| d.tail_share).collect();
+    let share = percentile(&shares, 0.5).unwrap_or(0.0);
+    out.tail_share = Some(round3(share));
+    out.clarity_db = Some(round2(
+        10.0 * ((1.0 - share).max(1e-6) / share.max(1e-6)).log10(),
+    ));
+    // the longest of the slow decays
+    let slow_from = if is_wash(&out) {
+        WASH_DECAY_S
+    } else {
+        decay.max(INFO_DECAY_S)
+    };
+    let mut slow: Vec<&Decay> = decays.iter().filter(|d| d.rt60 >= slow_from).collect();
+    let mut bands: Vec<usize> = slow.iter().map(|d| d.band).collect();
+    bands.sort_unstable();
+    bands.dedup();
+    out.slow_bands_hz = bands
+        .iter()
+        .map(|&b| (BANDS[b].0 * BANDS[b].1).sqrt().round())
+        .collect();
+    slow.sort_by(|a, b| {
+        (b.end_s - b.start_s)
+            .total_cmp(&(a.end_s - a.start_s))
+            .then(a.start_s.total_cmp(&b.start_s))
+    });
+    let mut ranges: Vec<(f64, f64)> = Vec::new();
+    for d in slow {
+        if let Some(r) = ranges
+            .iter_mut()
+            .find(|r| d.start_s <= r.1 + 0.1 && d.end_s >= r.0 - 0.1)
+        {
+            r.0 = r.0.min(d.start_s);
+            r.1 = r.1.max(d.end_s);
+        } else if ranges.len() < 10 {
+            ranges.push((d.start_s, d.end_s));
+        }
+    }
+    ranges.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out.slowest = ranges
+        .into_iter()
+        .map(|(a, b)| TimeRange::new(a, b))
+        .collect();
+    out
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn percentile(v: &[f64], p: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    Some(s[((p * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)])
+}
+
+/// The channel mean, decimated (triangular anti-alias window) to about 11 kHz or more.
+fn decimated_mono(buf: &AudioBuffer) -> (f64, Vec<f32>) {
+    let sr = f64::from(buf.sample_rate);
+    let d = ((sr / 11_025.0).floor() as usize).max(1);
+    let n = buf.frames();
+    let nch = buf.num_channels() as f32;
+    let out_len = n / d;
+    let taps: Vec<f32> = (0..2 * d - 1)
+        .map(|i| (d - (i as isize - (d as isize - 1)).unsigned_abs()) as f32)
+        .collect();
+    let norm = 1.0 / (taps.iter().sum::<f32>() * nch);
+    let mono: Vec<f32> = (0..out_len)
+        .into_par_iter()
+        .with_min_len(4096)
+        .map(|m| {
+            let centre = m * d;
+            let mut acc = 0.0f32;
+            for (i, &t) in taps.iter().enumerate() {
+                let k = centre + i;
+                if k < d - 1 || k - (d - 1) >= n {
+                    continue;
+                }
+                let idx = k - (d - 1);
+                let mut s = 0.0f32;
+                for c in &buf.channels {
+                    s += c[idx];
+                }
+                acc += t * s;
+            }
+            acc * norm
+        })
+        .collect();
+    (sr / d as f64, mono)
+}
+
+/// Band envelopes in dB, one frame per hop.
+struct Envelopes {
+    hop: usize,
+    bands: Vec<Vec<f64>>,
+}
+
+fn band_envelopes(x: &[f32], rate: f64) -> Option<Envelopes> {
+    let size = ((rate * 0.023).round() as usize)
+        .next_power_of_two()
+        .max(16);
+    let hop = ((rate * HOP_S).round() as usize).max(1);
+    if x.len() < size + hop {
+        return None;
+    }
+    let frames = (x.len() - size) / hop + 1;
+    let bin_hz = rate / size as f64;
+    let ranges: Vec<(usize, usize)> = BANDS
+        .iter()
+        .filter(|b| b.1 <= 0.45 * rate)
+        .map(|b| {
+            (
+                (b.0 / bin_hz).round() as usize,
+                ((b.1 / bin_hz).round() as usize).min(size / 2),
+            )
+        })
+        .collect();
+    if ranges.is_empty() {
+        return None;
+    }
+    let window: Vec<f32> = (0..size)
+        .map(|i| (0.5 - 0.5 * (2.0 * PI * i as f64 / size as f64).cos()) as f32)
+        .collect();
+    let wp: f64 = window.iter().map(|&w| f64::from(w * w)).sum();
+    let scale = 2.0 / (size as f64 * wp);
+    let nb = ranges.len();
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(size);
+    let chunk = 512;
+    let rows: Vec<Vec<f64>> = (0..frames.div_ceil(chunk))
+        .into_par_iter()
+        .map(|c| {
+            let mut input = fft.make_input_vec();
+            let mut output = fft.make_output_vec();
+            let mut scratch = fft.make_scratch_vec();
+            let f0 = c * chunk;
+            let f1 = (f0 + chunk).min(frames);
+            let mut rows = Vec::with_capacity((f1 - f0) * nb);
+            for f in f0..f1 {
+                let seg = &x[f * hop..f * hop + size];
+                for ((d, &v), &w) in input.iter_mut().zip(seg).zip(&window) {
+                    *d = v * w;
+                }
+                fft.process_with_scratch(&mut input, &mut output, &mut scratch)
+                    .expect("fft sizes match");
+                for &(a, b) in &ranges {
+                    let p: f32 = output[a..b].iter().map(|c| c.re * c.re + c.im * c.im).sum();
+                    rows.push(10.0 * (f64::from(p) * scale).max(1e-20).log10());
+                }
+            }
+            rows
+        })
+        .collect();
+    let mut bands = vec![Vec::with_capacity(frames); nb];
+    for row in rows {
+        for (i, v) in row.into_iter().enumerate() {
+            bands[i % nb].push(v);
+        }
+    }
+    Some(Envelopes { hop, bands })
+}
+
+/// The decays of one band envelope (dB, one value per `dt` s).
+fn band_decays(raw: &[f64], band: usize, dt: f64) -> Vec<Decay> {
+    let n = raw.len();
+    // a little smoothing (30 ms, in power) steadies the envelope of noise-like tails
+    let env: Vec<f64> = (0..n)
+        .map(|t| {
+            let lo = t.saturating_sub(1);
+            let hi = (t + 2).min(n);
+            let p: f64 = raw[lo..hi]
+                .iter()
+                .map(|&v| 10f64.powf(v / 10.0))
+                .sum::<f64>()
+                / (hi - lo) as f64;
+            10.0 * p.max(1e-20).log10()
+        })
+        .collect();
+    let top = env.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let live: Vec<f64> = env.iter().copied().filter(|&v| v > -190.0).collect();
+    let Some(p10) = percentile(&live, 0.10) else {
+        return Vec::new();
+    };
+    let floor = p10.max(top - 70.0).max(-110.0);
+    let reach = ((0.05 / dt).round() as usize).max(1);
+    let late = ((LATE_S / dt).round() as usize).max(1);
+    let min_fit = ((RELIABLE_S / dt).round() as usize).max(3);
+    let max_len = (3.0 / dt).round() as usize;
+    let rise = ((0.03 / dt).round() as usize).max(1);
+    let mut out = Vec::new();
+    let mut t = 0;
+    while t < n {
+        let v = env[t];
+        if v < floor + PEAK_ABOVE_FLOOR_DB || v < top - 50.0 {
+            t += 1;
+            continue;
+        }
+        let lo = t.saturating_sub(reach);
+        let hi = (t + reach + 1).min(n);
+        // the first highest frame of its neighbourhood
+        let is_peak = (lo..hi).all(|u| env[u] < v || (env[u] == v && u >= t));
+        if !is_peak {
+            t += 1;
+            continue;
+        }
+        // follow the decay until the next sound starts (a rise of RERISE_DB within 30 ms, or
+        // back up to the peak) or the floor is reached; it ends at its lowest point
+        let mut m = v;
+        let mut argmin = t;
+        let mut u = t + 1;
+        while u < n && u - t <= max_len {
+            let w = env[u];
+            let recent = env[u.saturating_sub(rise)..u]
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min);
+            if w > recent + RERISE_DB || w > v - 1.0 || w < floor + FLOOR_MARGIN_DB {
+                break;
+            }
+            if w < m {
+                m = w;
+                argmin = u;
+            }
+            u += 1;
+        }
+        let end = argmin;
+        if end + 1 >= t + late + min_fit && v - env[end] >= MIN_DROP_DB {
+            let pts: Vec<(f64, f64)> = (t + late..=end).map(|k| (k as f64 * dt, env[k])).collect();
+            let (a, slope) = fit_line(&pts);
+            if slope < 0.0 {
+                let rt60 = (60.0 / -slope).min(MAX_DECAY_S);
+                let early: f64 = (t..t + late).map(|k| 10f64.powf(env[k] / 10.0)).sum();
+                let s = slope.min(-60.0 / MAX_DECAY_S);
+                let l8 = a + s * ((t + late) as f64 * dt);
+                let r = 10f64.powf(s * dt / 10.0);
+                let late_e = 10f64.powf(l8 / 10.0) / (1.0 - r);
+                let before = env[t.saturating_sub(5)..=t]
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min);
+                out.push(Decay {
+                    band,
+                    rise_db: v - before,
+                    start_s: t as f64 * dt,
+                    end_s: end as f64 * dt,
+                    rt60,
+                    tail_share: late_e / (early + late_e),
+                });
+            }
+        }
+        t = u.max(t + 1);
+    }
+    out
+}
+
+/// Line (intercept, slope) through points by least squares.
+fn fit_line(p: &[(f64, f64)]) -> (f64, f64) {
+    let n = p.len().max(1) as f64;
+    let mx = p.iter().map(|q| q.0).sum::<f64>() / n;
+    let my = p.iter().map(|q| q.1).sum::<f64>() / n;
+    let sxx: f64 = p.iter().map(|q| (q.0 - mx).powi(2)).sum();
+    let sxy: f64 = p.iter().map(|q| (q.0 - mx) * (q.1 - my)).sum();
+    let slope = if sxx > 1e-12 { sxy / sxx } else { 0.0 };
+    (my - slope * mx, slope)
+}
+
+/// Onsets of the summed bands: a rise of [`ONSET_RISE_DB`] within 30 ms, one per 100 ms.
+fn count_onsets(bands: &[Vec<f64>], dt: f64) -> usize {
+    let n = bands.first().map_or(0, |b| b.len());
+    let sum: Vec<f64> = (0..n)
+        .map(|t| {
+            10.0 * bands
+                .iter()
+                .map(|b| 10f64.powf(b[t] / 10.0))
+                .sum::<f64>()
+                .max(1e-20)
+                .log10()
+        })
+        .collect();
+    let top = sum.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let back = ((0.03 / dt).round() as usize).max(1);
+    let gap = ((0.1 / dt).round() as usize).max(1);
+    let mut count = 0;
+    let mut last: Option<usize> = None;
+    for t in back..n {
+        if sum[t] < top - 40.0 {
+            continue;
+        }
+        let before = sum[t - back..t]
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        if sum[t] - before >= ONSET_RISE_DB && last.is_none_or(|l| t - l >= gap) {
+            count += 1;
+            last = Some(t);
+        }
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::noise::testsong::{song, song_with, SR};
+    use super::*;
+    use mixdown_dsp::rng::Rng;
+
+    /// `b` plus a reverb of decay time `t60` s (exponentially decaying noise, different for
+    /// each channel) whose return has `wet_db` dB the energy of the dry signal.
+    fn reverberate(b: &AudioBuffer, t60: f64, wet_db: f64) -> AudioBuffer {
+        let sr = f64::from(b.sample_rate);
+        let n = b.frames();
+        let len = (t60 * 1.1 * sr) as usize;
+        let size = (n + len).next_power_of_two();
+        let mut planner = RealFftPlanner::<f64>::new();
+        let fwd = planner.plan_fft_forward(size);
+        let inv = planner.plan_fft_inverse(size);
+        let mut rng = Rng::new(99);
+        let channels = b
+            .channels
+            .iter()
+            .map(|x| {
+                let mut h = vec![0.0f64; size];
+                let pre = (0.01 * sr) as usize;
+                for (i, v) in h.iter_mut().enumerate().skip(pre).take(len) {
+                    *v = rng.gaussian() * (-6.908 * (i - pre) as f64 / (t60 * sr)).exp();
+                }
+                let e: f64 = h.iter().map(|v| v * v).sum();
+                let g = 10f64.powf(wet_db / 20.0) / e.sqrt();
+                let mut xs = vec![0.0f64; size];
+                for (d, &s) in xs.iter_mut().zip(x) {
+                    *d = f64::from(s);
+                }
+                let mut hx = fwd.make_output_vec();
+                let mut xx = fwd.make_output_vec();
+                fwd.process(&mut h, &mut hx).unwrap();
+                fwd.process(&mut xs, &mut xx).unwrap();
+                for (a, b) in xx.iter_mut().zip(&hx) {
+                    *a *= b;
+                }
+                let mut y = inv.make_output_vec();
+                inv.process(&mut xx, &mut y).unwrap();
+                x.iter()
+                    .zip(&y)
+                    .map(|(&d, &w)| d + (w * g / size as f64) as f32)
+                    .collect()
+            })
+            .collect();
+        AudioBuffer::from_channels(b.sample_rate, channels)
+    }
+
+    #[test]
+    fn dry_songs_read_short_and_get_no_finding() {
+        for (name, b) in [
+            ("song", song()),
+            ("drum loop", song_with(false, 0.1)),
+            ("short notes", song_with(true, 0.08)),
+        ] {
+            let e = estimate(&b);
+            eprintln!("{name}: {e:?}");
+            assert!(e.decay_s.is_none_or(|d| d < 1.2), "{name}: {e:?}");
+            assert!(!is_wash(&e), "{name}: {e:?}");
+            assert!(check(&b).is_empty(), "{name}: {:#?}", check(&b));
+        }
+    }
+
+    #[test]
+    fn a_long_wet_reverb_is_a_wash() {
+        for (t60, lo, hi) in [(3.0, 2.0, 4.5), (6.0, 3.5, 9.0)] {
+            let b = reverberate(&song(), t60, 0.0);
+
+            let e = estimate(&b);
+            eprintln!("{t60}: {e:?}");
+            let d = e.transient_decay_s.unwrap_or(0.0);
+            assert!(d >= lo && d <= hi, "{t60}: {e:?}");
+            assert!(e.decay_s.is_some_and(|d| d >= 0.6 * t60), "{t60}: {e:?}");
+            let f = check(&b);
+            assert_eq!(f.len(), 1, "{f:#?}");
+            assert_eq!(f[0].severity, Severity::Warning, "{f:#?}");
+            assert!(!f[0].times.is_empty(), "{f:#?}");
+        }
+    }
+
+    #[test]
+    fn a_short_room_is_not_a_wash() {
+        let b = reverberate(&song(), 0.8, -6.0);
+        let e = estimate(&b);
+        eprintln!("room: {e:?}");
+        assert!(e.decay_s.is_some_and(|d| d < 1.5), "{e:?}");
+        assert!(check(&b).is_empty(), "{:#?}", check(&b));
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        let mono = AudioBuffer::from_channels(SR, vec![song().channels[0].clone()]);
+        let mut nan = song();
+        nan.channels[1][5] = f32::INFINITY;
+        for b in [
+            AudioBuffer::silent(SR, 2, 0),
+            AudioBuffer::silent(SR, 2, SR as usize),
+            AudioBuffer::silent(SR, 0, 0),
+            AudioBuffer::from_channels(SR, vec![vec![0.5; 100]]),
+            AudioBuffer::from_channels(8000, vec![vec![0.1; 3000]]),
+            AudioBuffer::from_channels(0, vec![vec![0.1; 300]]),
+            nan,
+        ] {
+            assert!(check(&b).is_empty());
+        }
+        let e = estimate(&mono);
+        assert!(e.decay_s.is_some_and(|d| d < 1.2), "{e:?}");
+        assert!(check(&mono).is_empty());
+    }
+}
