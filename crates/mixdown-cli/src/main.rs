@@ -1,6 +1,8 @@
 //! The `mixdown` command: a thin shell over mixdown-core. Parses arguments, shows progress,
 //! prints summaries and one-line errors. All the work happens in the library.
 
+mod analyze;
+
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use mixdown_core::master::{self, MasterJob, MasterOptions};
@@ -16,6 +18,7 @@ Examples:
   mixdown master song.wav -o song-master.wav      master for streaming (-14 LUFS, -1 dBTP)
   mixdown master song.flac -o out.flac --target apple --report report.json
   mixdown master song.wav -o out.wav --lufs -16 --true-peak -1.5
+  mixdown analyze song.wav                        a second opinion: the mistakes, measured
 
 Every master is measured after it is made, by mixdown's meters and by an independent one
 (the ebur128 crate); the summary says plainly if a target could not be reached.";
@@ -43,6 +46,10 @@ enum Command {
     Mix(MixArgs),
     /// Play back a Session file (after editing it): the same mix, bit for bit, with your changes.
     Render(RenderArgs),
+    /// A second opinion: find the common mixing and mastering mistakes in a song (or a folder
+    /// of stems), measure them, and say what they mean and how to fix them.
+    #[command(after_help = analyze::ANALYZE_HELP)]
+    Analyze(analyze::AnalyzeArgs),
     /// No files needed: synthesise a short song, write its stems and mix, master it, and
     /// show the before/after figures.
     Demo(DemoArgs),
@@ -678,13 +685,16 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     let result = std::panic::catch_unwind(|| match cli.command {
-        Command::Master(a) => cmd_master(a),
-        Command::Mix(a) => cmd_mix(a),
-        Command::Render(a) => cmd_render(a),
-        Command::Demo(a) => cmd_demo(a),
+        Command::Master(a) => cmd_master(a).map(|()| 0),
+        Command::Mix(a) => cmd_mix(a).map(|()| 0),
+        Command::Render(a) => cmd_render(a).map(|()| 0),
+        Command::Demo(a) => cmd_demo(a).map(|()| 0),
+        Command::Analyze(a) => {
+            analyze::cmd_analyze(a).map(|failed| if failed { analyze::FAIL_ON_STATUS } else { 0 })
+        }
     });
     match result {
-        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Ok(status)) => ExitCode::from(status),
         Ok(Err(msg)) => {
             eprintln!("error: {msg}");
             ExitCode::from(1)

@@ -51,8 +51,10 @@
 //! * **DC offset** (`noise.dc_offset`): the median of each channel's means over one-second
 //!   blocks (music has no steady offset: its mean over a second wanders around zero, a lopsided
 //!   bass note or section moves a few blocks, not the median), or the channel's mean on songs
-//!   under three seconds. Only on songs of at least a second. Warning from [`DC_WARNING_PERCENT`] % of full
-//!   scale (-60 dBFS), problem from [`DC_PROBLEM_PERCENT`] % (-40 dBFS); per channel, one finding
+//!   under three seconds. Only on songs of at least a second. Info from [`DC_INFO_PERCENT`] % of full
+//!   scale (-60 dBFS: inaudible, but worth removing), warning from [`DC_WARNING_PERCENT`] %
+//!   (-40 dBFS: the step clicks where the song starts, stops or is cut), problem from
+//!   [`DC_PROBLEM_PERCENT`] % (-30 dBFS); per channel, one finding
 //!   naming the channels.
 //!
 //! Input with samples that are not numbers gets no finding here (other checks report those);
@@ -120,10 +122,13 @@ pub const CLICK_MIN_DBFS: f64 = -40.0;
 /// A problem from this many clear clicks.
 pub const CLICK_PROBLEM_COUNT: usize = 5;
 
-/// DC offset warning, % of full scale.
-pub const DC_WARNING_PERCENT: f64 = 0.1;
-/// DC offset problem, % of full scale.
-pub const DC_PROBLEM_PERCENT: f64 = 1.0;
+/// DC offset worth mentioning (info), % of full scale (-60 dBFS).
+pub const DC_INFO_PERCENT: f64 = 0.1;
+/// DC offset warning, % of full scale (-40 dBFS: a step that loud clicks audibly where the
+/// song starts, stops or is cut).
+pub const DC_WARNING_PERCENT: f64 = 1.0;
+/// DC offset problem, % of full scale (-30 dBFS).
+pub const DC_PROBLEM_PERCENT: f64 = 3.0;
 /// DC offset is measured on songs at least this long, s.
 pub const DC_MIN_DURATION_S: f64 = 1.0;
 
@@ -384,11 +389,12 @@ fn clicks_finding(clicks: &[Click], duration_s: f64) -> Finding {
 
 fn dc_finding(dc_percent: &[f64]) -> Option<Finding> {
     let worst = dc_percent.iter().fold(0.0f64, |m, &v| m.max(v.abs()));
-    let (sev, thr) = grade_above(worst, DC_WARNING_PERCENT, DC_PROBLEM_PERCENT)?;
+    let (sev, thr) = grade_above(worst, DC_WARNING_PERCENT, DC_PROBLEM_PERCENT)
+        .or_else(|| (worst >= DC_INFO_PERCENT).then_some((Severity::Info, DC_INFO_PERCENT)))?;
     let names: Vec<String> = dc_percent
         .iter()
         .enumerate()
-        .filter(|(_, v)| v.abs() >= DC_WARNING_PERCENT)
+        .filter(|(_, v)| v.abs() >= DC_INFO_PERCENT)
         .map(|(i, v)| format!("{} {:+.2} %", channel_name(i, dc_percent.len()), v))
         .collect();
     Some(
@@ -1417,8 +1423,8 @@ mod tests {
     #[test]
     fn dc_offset_per_channel_at_two_levels() {
         for (dc, both, sev) in [
-            (0.005f32, false, Severity::Warning),
-            (0.03f32, true, Severity::Problem),
+            (0.015f32, false, Severity::Warning),
+            (0.04f32, true, Severity::Problem),
         ] {
             let mut b = song();
             for (c, ch) in b.channels.iter_mut().enumerate() {
