@@ -1,5 +1,31 @@
 //! The audio buffer every stage passes around: planar `f32`, one `Vec` per channel.
 
+/// An empty sample buffer with room for `n` samples. Long buffers (a song's channel is tens
+/// of megabytes) ask Linux for transparent huge pages: the first touch of the memory then
+/// costs one fault per 2 MB instead of one per 4 kB, which for a 3-minute stereo song is
+/// tens of milliseconds less. Only a hint: the contents and the result do not change.
+pub fn sample_vec(n: usize) -> Vec<f32> {
+    let v: Vec<f32> = Vec::with_capacity(n);
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let bytes = v.capacity() * std::mem::size_of::<f32>();
+        if bytes >= 2 * HUGE {
+            // the whole huge pages inside the allocation
+            let start = (v.as_ptr() as usize).div_ceil(HUGE) * HUGE;
+            let end = (v.as_ptr() as usize + bytes) / HUGE * HUGE;
+            if end > start {
+                // SAFETY: [start, end) lies inside memory this Vec owns; MADV_HUGEPAGE changes
+                // no contents and no access rights, only how later page faults are served.
+                unsafe {
+                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+                }
+            }
+        }
+    }
+    v
+}
+
 /// Planar audio: `channels[c][n]` is sample `n` of channel `c`. All channels have the same length.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AudioBuffer {

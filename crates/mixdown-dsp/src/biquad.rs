@@ -520,6 +520,67 @@ impl Biquad {
     }
 }
 
+/// Mid/side of a stereo pair with the mid through `ap` and the side through `hp[0]` then
+/// `hp[1]`, times `width`: for each frame exactly
+/// `m = ap.process_f64(0.5 (l + r))`, `s = hp[1].process_f64(hp[0].process_f64(0.5 (l - r))) · width`,
+/// `l = (m + s) as f32`, `r = (m - s) as f32`. The all-pass and the first high-pass run side
+/// by side in one SSE2 register (part of every x86-64 CPU), the same operations per lane
+/// (so the same bits).
+pub fn mid_side_allpass_highpass(
+    ap: &mut Biquad,
+    hp: &mut [Biquad; 2],
+    width: f64,
+    l: &mut [f32],
+    r: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE2 is part of the x86-64 baseline; the function reads and writes only slices.
+    unsafe {
+        mid_side_sse2(ap, hp, width, l, r)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for (a, b) in l.iter_mut().zip(r.iter_mut()) {
+        let m = 0.5 * (f64::from(*a) + f64::from(*b));
+        let s = 0.5 * (f64::from(*a) - f64::from(*b));
+        let m2 = ap.process_f64(m);
+        let [h0, h1] = hp;
+        let s2 = h1.process_f64(h0.process_f64(s)) * width;
+        *a = (m2 + s2) as f32;
+        *b = (m2 - s2) as f32;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn mid_side_sse2(ap: &mut Biquad, hp: &mut [Biquad; 2], width: f64, l: &mut [f32], r: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let [h0, h1] = hp;
+    let two = |a: f64, b: f64| _mm_set_pd(b, a);
+    let lo = |v: __m128d| _mm_cvtsd_f64(v);
+    let hi = |v: __m128d| _mm_cvtsd_f64(_mm_unpackhi_pd(v, v));
+    let (c, d) = (ap.c, h0.c);
+    let (b0, b1, b2) = (two(c.b0, d.b0), two(c.b1, d.b1), two(c.b2, d.b2));
+    let (a1, a2) = (two(c.a1, d.a1), two(c.a2, d.a2));
+    let (mut s1, mut s2) = (two(ap.s1, h0.s1), two(ap.s2, h0.s2));
+    let (sign, floor) = (_mm_set1_pd(-0.0), _mm_set1_pd(DENORMAL_FLOOR));
+    // `if x.abs() < DENORMAL_FLOOR { 0.0 } else { x }`, lane by lane (NaN stays)
+    let flush = |x: __m128d| _mm_andnot_pd(_mm_cmplt_pd(_mm_andnot_pd(sign, x), floor), x);
+    for (a, b) in l.iter_mut().zip(r.iter_mut()) {
+        let (x, z) = (f64::from(*a), f64::from(*b));
+        let v = two(0.5 * (x + z), 0.5 * (x - z));
+        let y = _mm_add_pd(_mm_mul_pd(b0, v), s1);
+        let n1 = _mm_add_pd(_mm_sub_pd(_mm_mul_pd(b1, v), _mm_mul_pd(a1, y)), s2);
+        let n2 = _mm_sub_pd(_mm_mul_pd(b2, v), _mm_mul_pd(a2, y));
+        s1 = flush(n1);
+        s2 = flush(n2);
+        let m2 = lo(y);
+        let sd = h1.process_f64(hi(y)) * width;
+        *a = (m2 + sd) as f32;
+        *b = (m2 - sd) as f32;
+    }
+    (ap.s1, h0.s1, ap.s2, h0.s2) = (lo(s1), hi(s1), lo(s2), hi(s2));
+}
+
 /// Block processing flushes tiny filter states this often (samples). From 1e-30 a state needs
 /// tens of thousands of samples to decay into the subnormal range, so this keeps subnormals
 /// away while taking the check out of the per-sample recursion.
@@ -544,10 +605,80 @@ const PAIR_GROUP: usize = 16;
 /// SSE2 registers (part of every x86-64 CPU): per lane exactly [`Biquad::tick`].
 #[cfg(target_arch = "x86_64")]
 fn pair_group(a: &mut [Biquad], b: &mut [Biquad], left: &mut [f32], right: &mut [f32]) {
+    // Short chains with their length a constant: the states stay in registers (with a
+    // run-time length they live in memory, and every sample waits on a store and a reload).
     // SAFETY: SSE2 is part of the x86-64 baseline, so these instructions exist on every CPU
     // this code runs on; the only memory accesses are unaligned 128-bit stores into two-f64
     // arrays.
-    unsafe { pair_group_sse2(a, b, left, right) }
+    unsafe {
+        match a.len().min(b.len()).min(PAIR_GROUP) {
+            1 => pair_fixed::<1>(a, b, left, right),
+            2 => pair_fixed::<2>(a, b, left, right),
+            3 => pair_fixed::<3>(a, b, left, right),
+            4 => pair_fixed::<4>(a, b, left, right),
+            5 => pair_fixed::<5>(a, b, left, right),
+            6 => pair_fixed::<6>(a, b, left, right),
+            7 => pair_fixed::<7>(a, b, left, right),
+            8 => pair_fixed::<8>(a, b, left, right),
+            _ => pair_group_sse2(a, b, left, right),
+        }
+    }
+}
+
+/// [`pair_group_sse2`] for a chain of exactly `M` sections: the same operations per lane in
+/// the same order (so the same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn pair_fixed<const M: usize>(
+    a: &mut [Biquad],
+    b: &mut [Biquad],
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let (a, b) = (&mut a[..M], &mut b[..M]);
+    let zero = _mm_setzero_pd();
+    let mut b0 = [zero; M];
+    let mut b1 = [zero; M];
+    let mut b2 = [zero; M];
+    let mut a1 = [zero; M];
+    let mut a2 = [zero; M];
+    let mut s1 = [zero; M];
+    let mut s2 = [zero; M];
+    for k in 0..M {
+        let c = &a[k].c;
+        b0[k] = _mm_set1_pd(c.b0);
+        b1[k] = _mm_set1_pd(c.b1);
+        b2[k] = _mm_set1_pd(c.b2);
+        a1[k] = _mm_set1_pd(c.a1);
+        a2[k] = _mm_set1_pd(c.a2);
+        s1[k] = _mm_set_pd(b[k].s1, a[k].s1);
+        s2[k] = _mm_set_pd(b[k].s2, a[k].s2);
+    }
+    for (x, y) in left.iter_mut().zip(right.iter_mut()) {
+        let mut v = _mm_set_pd(f64::from(*y), f64::from(*x));
+        for k in 0..M {
+            let out = _mm_add_pd(_mm_mul_pd(b0[k], v), s1[k]);
+            s1[k] = _mm_add_pd(
+                _mm_sub_pd(_mm_mul_pd(b1[k], v), _mm_mul_pd(a1[k], out)),
+                s2[k],
+            );
+            s2[k] = _mm_sub_pd(_mm_mul_pd(b2[k], v), _mm_mul_pd(a2[k], out));
+            v = out;
+        }
+        *x = _mm_cvtsd_f64(v) as f32;
+        *y = _mm_cvtsd_f64(_mm_unpackhi_pd(v, v)) as f32;
+    }
+    for k in 0..M {
+        (a[k].s1, b[k].s1) = (
+            _mm_cvtsd_f64(s1[k]),
+            _mm_cvtsd_f64(_mm_unpackhi_pd(s1[k], s1[k])),
+        );
+        (a[k].s2, b[k].s2) = (
+            _mm_cvtsd_f64(s2[k]),
+            _mm_cvtsd_f64(_mm_unpackhi_pd(s2[k], s2[k])),
+        );
+    }
 }
 
 #[cfg(target_arch = "x86_64")]

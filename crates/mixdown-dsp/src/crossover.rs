@@ -81,6 +81,20 @@ impl Lr4Crossover {
     /// The all-pass that low + high add up to, as one biquad: the same phase as the two bands
     /// together at a quarter of the cost. Use it on a signal that must stay in phase with a
     /// band-split one (e.g. the mid signal when only the side is high-passed).
+    /// Mid/side processing of a stereo pair: the mid through `mid_ap` (normally
+    /// [`Lr4Crossover::matching_allpass`]), the side through this crossover's high band, times
+    /// `width`. Per frame exactly `ap.process_f64(m)` and `high_only_f64(s) * width`, summed
+    /// back to left and right (see [`crate::biquad::mid_side_allpass_highpass`]).
+    pub fn mid_side_block(
+        &mut self,
+        mid_ap: &mut Biquad,
+        width: f64,
+        l: &mut [f32],
+        r: &mut [f32],
+    ) {
+        crate::biquad::mid_side_allpass_highpass(mid_ap, &mut self.high, width, l, r);
+    }
+
     pub fn matching_allpass(&self) -> Biquad {
         let w0 = 2.0 * std::f64::consts::PI * self.freq_hz / self.sample_rate;
         let alpha = w0.sin() / (2.0 * BUTTERWORTH_Q);
@@ -126,6 +140,54 @@ impl Lr4Crossover {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mid_side_block_gives_the_per_sample_bits() {
+        let mut r = crate::rng::Rng::new(12);
+        // noise, then silence long enough for the states to decay past the denormal floor,
+        // then noise again
+        let n = 40_000;
+        let burst = |i: usize| (5_000..30_000).contains(&i);
+        let l0: Vec<f32> = (0..n)
+            .map(|i| {
+                if burst(i) {
+                    0.0
+                } else {
+                    (0.3 * r.gaussian()) as f32
+                }
+            })
+            .collect();
+        let r0: Vec<f32> = (0..n)
+            .map(|i| {
+                if burst(i) {
+                    0.0
+                } else {
+                    (0.2 * r.gaussian()) as f32
+                }
+            })
+            .collect();
+        for width in [1.0, 1.3] {
+            let mut x = Lr4Crossover::new(120.0, 44_100.0);
+            let mut ap = x.matching_allpass();
+            let (mut wl, mut wr) = (l0.clone(), r0.clone());
+            for (a, b) in wl.iter_mut().zip(wr.iter_mut()) {
+                let m = 0.5 * (*a as f64 + *b as f64);
+                let s = 0.5 * (*a as f64 - *b as f64);
+                let (m2, s2) = (ap.process_f64(m), x.high_only_f64(s) * width);
+                *a = (m2 + s2) as f32;
+                *b = (m2 - s2) as f32;
+            }
+            let mut y = Lr4Crossover::new(120.0, 44_100.0);
+            let mut ap2 = y.matching_allpass();
+            let (mut gl, mut gr) = (l0.clone(), r0.clone());
+            for (a, b) in gl.chunks_mut(3_333).zip(gr.chunks_mut(3_333)) {
+                y.mid_side_block(&mut ap2, width, a, b);
+            }
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&gl), bits(&wl));
+            assert_eq!(bits(&gr), bits(&wr));
+        }
+    }
 
     #[test]
     fn matching_allpass_equals_low_plus_high() {

@@ -128,6 +128,10 @@ fn design_taps(design: Design) -> (Vec<f64>, usize, usize) {
 pub struct Interpolator {
     half_len: usize,
     phases: Vec<Vec<f32>>,
+    /// Per phase: `Some((k, c))` when tap `k` is its only non-zero tap (a plain scaling).
+    single_tap: Vec<Option<(usize, f32)>>,
+    /// The phases with more than one non-zero tap, in order.
+    full: Vec<usize>,
 }
 
 impl Interpolator {
@@ -140,8 +144,26 @@ impl Interpolator {
                     .map(|k| h.get(p + factor * k).copied().unwrap_or(0.0) as f32)
                     .collect()
             })
+            .collect::<Vec<Vec<f32>>>();
+        let single_tap: Vec<Option<(usize, f32)>> = phases
+            .iter()
+            .map(|phase| {
+                let mut nonzero = phase.iter().enumerate().filter(|(_, c)| **c != 0.0);
+                match (nonzero.next(), nonzero.next()) {
+                    (Some((k0, &c0)), None) => Some((k0, c0)),
+                    _ => None,
+                }
+            })
             .collect();
-        Interpolator { half_len, phases }
+        let full = (0..phases.len())
+            .filter(|&p| single_tap[p].is_none())
+            .collect();
+        Interpolator {
+            half_len,
+            phases,
+            single_tap,
+            full,
+        }
     }
 
     /// The interpolated sample at fractional time `n + p/FACTOR` (p in 0..FACTOR) of `x`,
@@ -183,66 +205,177 @@ impl Interpolator {
         let n = x.len();
         let taps = 2 * self.half_len;
         let block = scratch.acc.len();
+        #[cfg(target_arch = "x86_64")]
+        let avx = std::arch::is_x86_feature_detected!("avx");
         let mut start = lo;
         while start < hi {
             let len = block.min(hi - start);
-            // win[i] = x[start + i - half_len + 1]; output start + i needs
+            // win[i] = x[start + i - half_len + 1] (zero outside x); output start + i needs
             // x[start + i + half_len - k] = win[i + taps - 1 - k]
             let win = &mut scratch.window[..len + taps];
-            for (i, w) in win.iter_mut().enumerate() {
-                let idx = start as isize + i as isize - self.half_len as isize + 1;
-                *w = if idx >= 0 && (idx as usize) < n {
-                    x[idx as usize]
-                } else {
-                    0.0
-                };
+            let first = start as isize - self.half_len as isize + 1;
+            // the part of the window inside x
+            let a = (-first).clamp(0, win.len() as isize) as usize;
+            let b = (n as isize - first).clamp(a as isize, win.len() as isize) as usize;
+            win[..a].fill(0.0);
+            if b > a {
+                let src = (first + a as isize) as usize;
+                win[a..b].copy_from_slice(&x[src..src + (b - a)]);
             }
+            win[b..].fill(0.0);
             let out = &mut env[start - lo..start - lo + len];
             for (e, &v) in out.iter_mut().zip(&x[start..start + len]) {
                 *e = e.max(v.abs());
             }
             let win = &scratch.window[..len + taps];
-            for phase in &self.phases {
-                // A phase with a single non-zero tap (phase 0 of a windowed sinc: the sinc is zero
-                // at every other integer) is a plain scaling: the same value as the full sum,
-                // since the other products are exact zeros, for a quarter of the work.
-                let mut nonzero = phase.iter().enumerate().filter(|(_, c)| **c != 0.0);
-                if let (Some((k0, &c0)), None) = (nonzero.next(), nonzero.next()) {
-                    let src = &win[taps - 1 - k0..taps - 1 - k0 + len];
-                    for (e, &v) in out.iter_mut().zip(src) {
-                        *e = e.max((c0 * v).abs());
-                    }
-                    continue;
-                }
-                // eight outputs at a time with the sums in registers (same order of additions
-                // as one output at a time, so the result does not depend on the lane width)
-                let mut i = 0;
-                while i + LANES <= len {
-                    // the group's window, sliced once: taps + LANES - 1 samples
-                    let w = &win[i..i + taps + LANES - 1];
-                    let mut acc = [0.0f32; LANES];
-                    for (k, &c) in phase.iter().enumerate() {
-                        let src: &[f32; LANES] = w[taps - 1 - k..taps - 1 - k + LANES]
-                            .try_into()
-                            .expect("LANES samples");
-                        for (a, &s) in acc.iter_mut().zip(src) {
-                            *a += c * s;
-                        }
-                    }
-                    for (e, a) in out[i..i + LANES].iter_mut().zip(acc) {
-                        *e = e.max(a.abs());
-                    }
-                    i += LANES;
-                }
-                for (j, e) in out.iter_mut().enumerate().skip(i) {
-                    let mut a = 0.0f32;
-                    for (k, &c) in phase.iter().enumerate() {
-                        a += c * win[j + taps - 1 - k];
-                    }
-                    *e = e.max(a.abs());
+            // A phase with a single non-zero tap (phase 0 of a windowed sinc: the sinc is zero
+            // at every other integer) is a plain scaling: the same value as the full sum,
+            // since the other products are exact zeros, for a quarter of the work.
+            for &(k0, c0) in self.single_tap.iter().flatten() {
+                let src = &win[taps - 1 - k0..taps - 1 - k0 + len];
+                for (e, &v) in out.iter_mut().zip(src) {
+                    *e = e.max((c0 * v).abs());
                 }
             }
+            #[cfg(target_arch = "x86_64")]
+            if avx {
+                // up to three phases at a time share the window's loads
+                for group in self.full.chunks(3) {
+                    let ph = |j: usize| self.phases[group[j]].as_slice();
+                    // SAFETY: the CPU has AVX (checked above); `win` holds len + taps samples
+                    // and every phase `taps` coefficients, what the kernel reads.
+                    unsafe {
+                        match group.len() {
+                            3 => full_phases_avx([ph(0), ph(1), ph(2)], win, out, taps),
+                            2 => full_phases_avx([ph(0), ph(1)], win, out, taps),
+                            _ => full_phases_avx([ph(0)], win, out, taps),
+                        }
+                    }
+                }
+                start += len;
+                continue;
+            }
+            for &p in &self.full {
+                full_phase_portable(&self.phases[p], win, out, taps);
+            }
             start += len;
+        }
+    }
+}
+
+/// One phase over a block: `out[i] = max(out[i], |sum_k phase[k] * win[i + taps - 1 - k]|)`,
+/// the sum in the order of k from 0.0. Eight outputs at a time with the sums in registers
+/// (the same order of additions as one output at a time, so the same bits at any width).
+fn full_phase_portable(phase: &[f32], win: &[f32], out: &mut [f32], taps: usize) {
+    let len = out.len();
+    let mut i = 0;
+    while i + LANES <= len {
+        // the group's window, sliced once: taps + LANES - 1 samples
+        let w = &win[i..i + taps + LANES - 1];
+        let mut acc = [0.0f32; LANES];
+        for (k, &c) in phase.iter().enumerate() {
+            let src: &[f32; LANES] = w[taps - 1 - k..taps - 1 - k + LANES]
+                .try_into()
+                .expect("LANES samples");
+            for (a, &s) in acc.iter_mut().zip(src) {
+                *a += c * s;
+            }
+        }
+        for (e, a) in out[i..i + LANES].iter_mut().zip(acc) {
+            *e = e.max(a.abs());
+        }
+        i += LANES;
+    }
+    for (j, e) in out.iter_mut().enumerate().skip(i) {
+        let mut a = 0.0f32;
+        for (k, &c) in phase.iter().enumerate() {
+            a += c * win[j + taps - 1 - k];
+        }
+        *e = e.max(a.abs());
+    }
+}
+
+/// [`full_phase_portable`] for `P` phases at once in AVX registers: sixteen outputs of each
+/// phase per pass, every window load shared by the phases, the taps' sums independent so the
+/// CPU overlaps them. Per output the same operations in the same order (a multiply, then an
+/// add, from 0.0; no fused multiply-add), so the same bits. The maximum keeps the envelope
+/// when the sum is NaN, as `f32::max` does (the envelope itself is never NaN).
+///
+/// # Safety
+/// The CPU must have AVX; `win` must hold at least `out.len() + taps - 1` samples and every
+/// phase at least `taps` coefficients.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn full_phases_avx<const P: usize>(
+    ph: [&[f32]; P],
+    win: &[f32],
+    out: &mut [f32],
+    taps: usize,
+) {
+    use std::arch::x86_64::*;
+    let len = out.len();
+    assert!(taps >= 1 && win.len() + 1 >= len + taps && ph.iter().all(|p| p.len() >= taps));
+    let sign = _mm256_set1_ps(-0.0);
+    let wp = win.as_ptr();
+    let op = out.as_mut_ptr();
+    let mut i = 0;
+    while i + 16 <= len {
+        let mut a0 = [_mm256_setzero_ps(); P];
+        let mut a1 = [_mm256_setzero_ps(); P];
+        for k in 0..taps {
+            // SAFETY: i + taps - 1 - k + 16 <= len + taps - 1 <= win.len()
+            let (w0, w1) = unsafe {
+                let src = wp.add(i + taps - 1 - k);
+                (_mm256_loadu_ps(src), _mm256_loadu_ps(src.add(8)))
+            };
+            for p in 0..P {
+                // SAFETY: k < taps <= ph[p].len()
+                let c = _mm256_set1_ps(unsafe { *ph[p].get_unchecked(k) });
+                a0[p] = _mm256_add_ps(a0[p], _mm256_mul_ps(c, w0));
+                a1[p] = _mm256_add_ps(a1[p], _mm256_mul_ps(c, w1));
+            }
+        }
+        // SAFETY: i + 16 <= len = out.len()
+        unsafe {
+            let mut e0 = _mm256_loadu_ps(op.add(i));
+            let mut e1 = _mm256_loadu_ps(op.add(i + 8));
+            for p in 0..P {
+                e0 = _mm256_max_ps(_mm256_andnot_ps(sign, a0[p]), e0);
+                e1 = _mm256_max_ps(_mm256_andnot_ps(sign, a1[p]), e1);
+            }
+            _mm256_storeu_ps(op.add(i), e0);
+            _mm256_storeu_ps(op.add(i + 8), e1);
+        }
+        i += 16;
+    }
+    while i + 8 <= len {
+        let mut a0 = [_mm256_setzero_ps(); P];
+        for k in 0..taps {
+            // SAFETY: as above, eight samples
+            let w0 = unsafe { _mm256_loadu_ps(wp.add(i + taps - 1 - k)) };
+            for p in 0..P {
+                // SAFETY: k < taps <= ph[p].len()
+                let c = _mm256_set1_ps(unsafe { *ph[p].get_unchecked(k) });
+                a0[p] = _mm256_add_ps(a0[p], _mm256_mul_ps(c, w0));
+            }
+        }
+        // SAFETY: i + 8 <= out.len()
+        unsafe {
+            let mut e0 = _mm256_loadu_ps(op.add(i));
+            for a in a0 {
+                e0 = _mm256_max_ps(_mm256_andnot_ps(sign, a), e0);
+            }
+            _mm256_storeu_ps(op.add(i), e0);
+        }
+        i += 8;
+    }
+    for j in i..len {
+        for p in ph {
+            let mut a = 0.0f32;
+            for (k, &c) in p[..taps].iter().enumerate() {
+                a += c * win[j + taps - 1 - k];
+            }
+            out[j] = out[j].max(a.abs());
         }
     }
 }
@@ -488,6 +621,47 @@ mod tests {
                 want = want.max(it.interpolate_at(&x, n, p).abs());
             }
             assert!((env[n] - want).abs() < 1e-5, "n={n} {} {}", env[n], want);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx_phases_give_the_portable_bits() {
+        if !std::arch::is_x86_feature_detected!("avx") {
+            return;
+        }
+        let mut r = crate::rng::Rng::new(5);
+        for design in [
+            Design::KaiserScipy,
+            Design::HannShort,
+            Design::Dense { factor: 12 },
+        ] {
+            let it = Interpolator::new(design);
+            let taps = 2 * it.half_len;
+            for len in [1usize, 7, 8, 15, 16, 17, 40, 2048] {
+                let win: Vec<f32> = (0..len + taps)
+                    .map(|_| (r.gaussian() * 0.3) as f32)
+                    .collect();
+                let env0: Vec<f32> = (0..len).map(|_| (r.uniform() * 0.5) as f32).collect();
+                let mut want = env0.clone();
+                for &p in &it.full {
+                    full_phase_portable(&it.phases[p], &win, &mut want, taps);
+                }
+                let mut got = env0.clone();
+                for group in it.full.chunks(3) {
+                    let ph = |j: usize| it.phases[group[j]].as_slice();
+                    // SAFETY: AVX checked above; sizes as the kernel needs
+                    unsafe {
+                        match group.len() {
+                            3 => full_phases_avx([ph(0), ph(1), ph(2)], &win, &mut got, taps),
+                            2 => full_phases_avx([ph(0), ph(1)], &win, &mut got, taps),
+                            _ => full_phases_avx([ph(0)], &win, &mut got, taps),
+                        }
+                    }
+                }
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{design:?} len {len}");
+            }
         }
     }
 

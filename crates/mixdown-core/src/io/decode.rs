@@ -179,6 +179,7 @@ fn decode_open_file(path: &Path, file: File, file_len: u64) -> Result<(AudioBuff
         })?;
 
     let lossy = is_lossy(codec_id);
+    let pcm = PlainPcm::of(&params);
     // Reserve from the frame count when the container gives it (plus a packet of slack), but
     // never more than the file could hold, so a damaged header cannot make us allocate
     // gigabytes. Only very low-bitrate lossy files hold more than 12 frames per byte; for
@@ -208,6 +209,23 @@ fn decode_open_file(path: &Path, file: File, file_len: u64) -> Result<(AudioBuff
             }
         };
         if packet.track_id != track_id {
+            continue;
+        }
+        if let Some(pcm) = pcm {
+            // plain PCM: the packet's bytes converted straight into the output
+            let n = packet.data.len() / pcm.frame_bytes();
+            if n == 0 {
+                continue;
+            }
+            if out.is_empty() {
+                check_channels(path, pcm.channels)?;
+                check_rate(path, pcm.rate)?;
+                rate = Some(pcm.rate);
+                out = (0..pcm.channels)
+                    .map(|_| crate::audio::sample_vec(reserve))
+                    .collect();
+            }
+            pcm.append(&packet.data[..n * pcm.frame_bytes()], &mut out, n);
             continue;
         }
         let decoded = match decoder.decode(&packet) {
@@ -243,7 +261,7 @@ fn decode_open_file(path: &Path, file: File, file_len: u64) -> Result<(AudioBuff
             check_rate(path, spec_rate)?;
             rate = Some(spec_rate);
             out = (0..spec_channels)
-                .map(|_| Vec::with_capacity(reserve))
+                .map(|_| crate::audio::sample_vec(reserve))
                 .collect();
         } else if spec_channels != out.len() || Some(spec_rate) != rate {
             return Err(Error::file(
@@ -321,6 +339,87 @@ fn decode_open_file(path: &Path, file: File, file_len: u64) -> Result<(AudioBuff
         skipped_packets: skipped,
     };
     Ok((AudioBuffer::from_channels(rate, out), info))
+}
+
+/// Interleaved little-endian PCM that symphonia's PCM decoder would turn into `f32` by one
+/// exact scaling per sample (16- or 24-bit integers with no unused low bits) or a copy (32-bit
+/// float): converted here straight from the packet, the same values without the decoder's
+/// intermediate buffer and per-sample callbacks.
+#[derive(Clone, Copy, Debug)]
+struct PlainPcm {
+    kind: PcmKind,
+    channels: usize,
+    rate: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum PcmKind {
+    S16,
+    S24,
+    F32,
+}
+
+impl PlainPcm {
+    fn of(params: &symphonia::core::codecs::audio::AudioCodecParameters) -> Option<PlainPcm> {
+        let (kind, width) = match params.codec {
+            codec_ids::CODEC_ID_PCM_S16LE => (PcmKind::S16, 16),
+            codec_ids::CODEC_ID_PCM_S24LE => (PcmKind::S24, 24),
+            codec_ids::CODEC_ID_PCM_F32LE => (PcmKind::F32, 32),
+            _ => return None,
+        };
+        // the decoder shifts samples left when fewer bits are coded than decoded: leave those
+        // (and anything unusual) to it
+        let bits = params.bits_per_sample.unwrap_or(width);
+        if bits != width || params.bits_per_coded_sample.is_some_and(|b| b != width) {
+            return None;
+        }
+        let channels = params.channels.as_ref()?.count();
+        Some(PlainPcm {
+            kind,
+            channels,
+            rate: params.sample_rate?,
+        })
+    }
+
+    fn frame_bytes(&self) -> usize {
+        self.channels
+            * match self.kind {
+                PcmKind::S16 => 2,
+                PcmKind::S24 => 3,
+                PcmKind::F32 => 4,
+            }
+    }
+
+    /// Append the `n` frames in `data` (exactly `n` frames of bytes) to `out`.
+    fn append(&self, data: &[u8], out: &mut [Vec<f32>], n: usize) {
+        let ch = out.len();
+        let w = self.frame_bytes() / ch.max(1);
+        for (c, dst) in out.iter_mut().enumerate() {
+            let start = dst.len();
+            dst.resize(start + n, 0.0);
+            let dst = &mut dst[start..];
+            let frames = data.chunks_exact(ch * w).map(|f| &f[c * w..(c + 1) * w]);
+            match self.kind {
+                // as symphonia: i16 as f32 / 32768, i24 as f32 / 8388608 (both exact)
+                PcmKind::S16 => {
+                    for (d, b) in dst.iter_mut().zip(frames) {
+                        *d = f32::from(i16::from_le_bytes([b[0], b[1]])) / 32_768.0;
+                    }
+                }
+                PcmKind::S24 => {
+                    for (d, b) in dst.iter_mut().zip(frames) {
+                        let v = i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8;
+                        *d = v as f32 / 8_388_608.0;
+                    }
+                }
+                PcmKind::F32 => {
+                    for (d, b) in dst.iter_mut().zip(frames) {
+                        *d = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Append `n` frames of a decoded packet to the planar output, converting to `f32`.

@@ -141,7 +141,11 @@ fn detector_levels_db(buf: &AudioBuffer) -> Vec<Option<f64>> {
     let len = mixdown_dsp::loudness::subblock_len(buf.sample_rate);
     let third = (len / 3).max(1);
     let n = buf.frames();
+    // sub-blocks in parallel, each summed in order as before (the same values)
+    use rayon::prelude::*;
     (0..n / len)
+        .into_par_iter()
+        .with_min_len(64)
         .map(|b| {
             let mut best = 0.0f64;
             for t in 0..3 {

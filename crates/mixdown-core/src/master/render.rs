@@ -46,6 +46,11 @@ impl Stereo {
 
     fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
         let w = self.width;
+        if let (Some(ap), Some(hp)) = (self.mid_ap.as_mut(), self.side_hp.as_mut()) {
+            // the same arithmetic as the loop below, the all-pass and the first high-pass
+            // side by side
+            return hp.mid_side_block(ap, w, l, r);
+        }
         for (a, b) in l.iter_mut().zip(r.iter_mut()) {
             let m = 0.5 * (*a as f64 + *b as f64);
             let s = 0.5 * (*a as f64 - *b as f64);

@@ -463,11 +463,15 @@ pub fn solve(
     crate::timing::mark("solver: start");
     let pre_lufs = loudness::integrated(&sub_pre)?;
     let det = TruePeakDetector::new(sample_rate);
+    // each channel on its own core (the maximum of the two is the same in any order)
     let pre_tp = {
-        let mut s = Scratch::default();
+        use rayon::prelude::*;
         views
-            .iter()
-            .fold(0.0f32, |m, c| m.max(det.true_peak(c, &mut s)))
+            .par_iter()
+            .map(|c| det.true_peak(c, &mut Scratch::default()))
+            .collect::<Vec<f32>>()
+            .into_iter()
+            .fold(0.0f32, f32::max)
     };
     let nchunks = n.div_ceil(chunk).max(1);
     let mut chunks = chunks;
@@ -578,6 +582,9 @@ pub fn solve(
     crate::timing::mark("solver: guard");
     out.resize_with(y.len(), Vec::new);
     for o in out.iter_mut() {
+        if o.capacity() < n {
+            *o = crate::audio::sample_vec(n);
+        }
         o.clear();
         o.resize(n, 0.0);
     }
