@@ -281,6 +281,7 @@ fn stage_span(stage: &str) -> (f64, f64) {
         "decide" => (0.3, 0.45),
         "eq and glue" => (0.45, 0.6),
         "stereo" => (0.6, 0.62),
+        "diagnose" => (0.3, 0.45),
         "limiter and loudness" => (0.62, 0.8),
         "verify" => (0.8, 0.9),
         "encode" => (0.9, 1.0),
@@ -313,6 +314,7 @@ fn cmd_master(a: MasterArgs) -> Result<(), String> {
         options: opts,
         sample_rate: a.sample_rate,
         bit_depth: a.bit_depth,
+        diagnose: a.report.is_some(),
     };
     let pb = progress_bar(a.quiet);
     let timing = std::env::var_os("MIXDOWN_TIMING").is_some();
@@ -408,6 +410,7 @@ fn cmd_mix(a: MixArgs) -> Result<(), String> {
         roles,
         presences,
         bit_depth: a.bit_depth,
+        diagnose: a.report.is_some(),
     };
     let report = mix_and_report(&job, a.report.as_deref(), a.quiet)?;
     if !a.quiet {
@@ -544,6 +547,12 @@ fn mix_summary(
     for n in r.notes.iter().filter(|n| !r.organisation.notes.contains(n)) {
         s += &format!("Note: {n}\n");
     }
+    if let Some(d) = &r.diagnosis {
+        s += &format!(
+            "Diagnosis of the result: {} Every finding is in the report.\n",
+            d.verdict
+        );
+    }
     if let Some(p) = &a.session {
         s += &format!(
             "Session: {} (edit it and run `mixdown render {} -o ...`)\n",
@@ -640,6 +649,7 @@ fn cmd_demo(a: DemoArgs) -> Result<(), String> {
         roles: Vec::new(),
         presences: Vec::new(),
         bit_depth: Some(24),
+        diagnose: true,
     };
     let report_path = a.out.join("report.json");
     let report = mix_and_report(&job, Some(&report_path), a.quiet)?;

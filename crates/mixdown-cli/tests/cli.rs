@@ -41,6 +41,17 @@ fn masters_a_song_onto_its_target_and_writes_a_report() {
     }
     assert!(report["before"]["loudness"]["integrated_lufs"].is_number());
     assert!(report["chain"]["limiter"]["params"]["ceiling_dbtp"].is_number());
+    // analyze's findings: the input judged as a mix, the master as a master, with translation
+    let d = &report["diagnosis"];
+    assert_eq!(d["input"]["judged"]["as"], "mix");
+    assert_eq!(d["output"]["judged"]["as"], "master");
+    assert_eq!(d["output"]["schema"], "mixdown.analyze/1");
+    assert!(d["output"]["findings"].is_array());
+    assert_eq!(
+        d["output"]["translation"].as_array().map(|t| t.len()),
+        Some(5)
+    );
+    assert!(text.contains("Diagnosis of the master"), "{text}");
 }
 
 #[test]

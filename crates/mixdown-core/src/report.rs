@@ -2,6 +2,7 @@
 //! data (JSON) and as a short summary a musician can read.
 
 use crate::analysis::Analysis;
+use crate::diagnose::Diagnosis;
 use crate::master::{MasterChain, RenderOutcome};
 use crate::targets::Target;
 use crate::verify::CrossCheck;
@@ -47,6 +48,17 @@ pub struct MasterReport {
     pub chain: Option<MasterChain>,
     pub render: RenderOutcome,
     pub verdict: Verdict,
+    /// `mixdown analyze`'s findings on the input (judged as a mix) and on the master (judged
+    /// as a master, with the playback simulations); present when asked for (`--report`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<MasterDiagnosis>,
+}
+
+/// The diagnosis of a mastering job's input and output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MasterDiagnosis {
+    pub input: Diagnosis,
+    pub output: Diagnosis,
 }
 
 fn f1(x: Option<f64>, unit: &str) -> String {
@@ -195,6 +207,12 @@ impl MasterReport {
         }
         for n in &v.notes {
             s += &format!("Note: {n}\n");
+        }
+        if let Some(d) = &self.diagnosis {
+            s += &format!(
+                "Diagnosis of the input: {}\nDiagnosis of the master: {}\n(every finding is in the report; `mixdown analyze` explains them)\n",
+                d.input.verdict, d.output.verdict
+            );
         }
         s
     }

@@ -572,7 +572,15 @@ fn platforms(f: &FileFacts, out: &mut Vec<Finding>) {
     let plays = platform_plays(i, tp);
     let summary: Vec<String> = plays
         .iter()
-        .map(|p| format!("{} {:+.1} dB", p.platform, p.gain_db))
+        .map(|p| {
+            // no "-0.0"
+            let g = if p.gain_db.abs() < 0.05 {
+                0.0
+            } else {
+                p.gain_db
+            };
+            format!("{} {g:+.1} dB", p.platform)
+        })
         .collect();
     out.push(
         Finding::new(
@@ -1306,6 +1314,42 @@ mod tests {
         let g = peak(s) / peak(&out).max(1e-9);
         out.apply_gain(g.min(1.0));
         out
+    }
+
+    #[test]
+    fn a_solo_instrument_is_not_judged_against_full_band_masters() {
+        // a trumpet-like line: bright harmonics of 350-700 Hz notes, nothing below 300 Hz
+        use std::f64::consts::PI;
+        let n = 12 * SR as usize;
+        let notes = [466.2, 523.3, 587.3, 698.5, 622.3, 523.3];
+        let ch: Vec<f32> = (0..n)
+            .map(|i| {
+                let t = i as f64 / SR as f64;
+                let k = (t / 0.5) as usize;
+                let f0 = notes[k % notes.len()];
+                let env = (((t % 0.5) / 0.02).min(1.0)) * (-(t % 0.5) / 0.6).exp();
+                let s: f64 = (1..=12)
+                    .map(|h| (2.0 * PI * h as f64 * f0 * t).sin() * (0.8f64).powi(h))
+                    .sum();
+                (0.2 * env * s) as f32
+            })
+            .collect();
+        let b = AudioBuffer {
+            sample_rate: SR,
+            channels: vec![ch.clone(), ch],
+        };
+        let facts = FileFacts::measure(&b);
+        assert!(r_low_end(&facts.analysis).is_some_and(|d| d <= NO_BASS_PART_DB));
+        let f = check(&facts, JudgeAs::Master);
+        let tonal: Vec<&Finding> = f.iter().filter(|x| x.rule.starts_with("tonal.")).collect();
+        assert!(
+            !tonal.is_empty(),
+            "it is far from a full-band master: {f:#?}"
+        );
+        assert!(
+            tonal.iter().all(|x| x.severity == Severity::Info),
+            "{tonal:#?}"
+        );
     }
 
     #[test]

@@ -5,11 +5,12 @@ use super::decide::{decide, MasterOptions};
 use super::render::render;
 use crate::analysis::{analyse, analyse_with, Analysis, Known};
 use crate::audio::AudioBuffer;
+use crate::diagnose::{self, analyze::InputKind, Diagnosis, JudgeAs};
 use crate::error::{Error, Result};
 use crate::io::decode::{decode_file, DecodeInfo};
 use crate::io::encode::{default_sample_format, write_file, EncodeSpec, FileFormat, SampleFormat};
 use crate::io::resample::resample;
-use crate::report::{FileInfo, MasterReport, Verdict};
+use crate::report::{FileInfo, MasterDiagnosis, MasterReport, Verdict};
 use crate::verify::ebur128_check;
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,9 @@ pub struct MasterJob {
     pub sample_rate: Option<u32>,
     /// Output bit depth: 16, 24 or 32 (float). None: chosen from the format and the input.
     pub bit_depth: Option<u32>,
+    /// Diagnose the input (as a pre-master mix) and the master (as a master, with the
+    /// playback simulations) into the report (`mixdown analyze`'s findings).
+    pub diagnose: bool,
 }
 
 /// The canonical form of a path that may not exist yet (its folder must).
@@ -199,6 +203,12 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
     progress("decide", 0.0);
     let chain = decide(&buf, &before, &options);
     progress("decide", 1.0);
+    let input_diagnosis = job.diagnose.then(|| {
+        progress("diagnose", 0.0);
+        let d = diagnose_input(&buf, &before, &job.input);
+        progress("diagnose", 1.0);
+        d
+    });
     let sr = buf.sample_rate;
     let (out, mut outcome) = render(buf, &chain, &before.loudness_subblocks, progress)
         .map_err(|e| e.in_file(&job.input))?;
@@ -232,6 +242,12 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
         ));
     }
 
+    let diagnosis = input_diagnosis.map(|input| {
+        progress("diagnose", 0.0);
+        let output = diagnose_output(&out, &after, &job.output);
+        progress("diagnose", 1.0);
+        MasterDiagnosis { input, output }
+    });
     let verdict = verdict(&before, &after, &cross, &chain, &outcome, notes);
     Ok(MasterReport {
         mixdown_version: env!("CARGO_PKG_VERSION").into(),
@@ -256,7 +272,28 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
         chain: Some(chain),
         render: outcome,
         verdict,
+        diagnosis,
     })
+}
+
+/// The input of a master is a mix: judged as one (headroom, already limited...).
+fn diagnose_input(buf: &AudioBuffer, an: &Analysis, path: &Path) -> Diagnosis {
+    let opts = diagnose::Options {
+        judge: Some(JudgeAs::Mix),
+        translate: false,
+    };
+    let name = path.display().to_string();
+    diagnose::analyze::diagnose_analysed(buf, an.clone(), &name, InputKind::File, &opts, &[])
+}
+
+/// The master judged as a master, with how it plays on other systems.
+fn diagnose_output(buf: &AudioBuffer, an: &Analysis, path: &Path) -> Diagnosis {
+    let opts = diagnose::Options {
+        judge: Some(JudgeAs::Master),
+        translate: true,
+    };
+    let name = path.display().to_string();
+    diagnose::analyze::diagnose_analysed(buf, an.clone(), &name, InputKind::File, &opts, &[])
 }
 
 fn verdict(

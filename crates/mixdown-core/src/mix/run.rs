@@ -47,6 +47,9 @@ pub struct MixJob {
     /// `name=presence` overrides.
     pub presences: Vec<(String, Presence)>,
     pub bit_depth: Option<u32>,
+    /// Diagnose the finished mix (as `mixdown analyze` would, with the playback simulations)
+    /// into the report.
+    pub diagnose: bool,
 }
 
 /// One track in the report.
@@ -105,6 +108,10 @@ pub struct MixReport {
     pub master: Option<RenderOutcome>,
     pub output_analysis: Analysis,
     pub notes: Vec<String>,
+    /// `mixdown analyze`'s findings on the output (judged as a master when mastered, else as
+    /// a mix), when asked for (`--report`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnosis: Option<crate::diagnose::Diagnosis>,
 }
 
 fn lufs(buf: &AudioBuffer) -> Option<f64> {
@@ -775,6 +782,28 @@ pub fn run_mix(
     );
     written?;
     crate::timing::mark("mix: written");
+    let diagnosis = job.diagnose.then(|| {
+        progress("diagnose", 0.0);
+        let judge = if chain.is_some() {
+            crate::diagnose::JudgeAs::Master
+        } else {
+            crate::diagnose::JudgeAs::Mix
+        };
+        let opts = crate::diagnose::Options {
+            judge: Some(judge),
+            translate: true,
+        };
+        let d = crate::diagnose::analyze::diagnose_analysed(
+            &final_audio,
+            output_analysis.clone(),
+            &job.output.display().to_string(),
+            crate::diagnose::analyze::InputKind::File,
+            &opts,
+            &[],
+        );
+        progress("diagnose", 1.0);
+        d
+    });
     if let Some(p) = &job.session {
         let text = session.to_toml()?;
         crate::io::encode::write_text(p, &text, "the session")?;
@@ -828,6 +857,7 @@ pub fn run_mix(
         master: outcome,
         output_analysis,
         notes,
+        diagnosis,
     };
     Ok((report, session))
 }
