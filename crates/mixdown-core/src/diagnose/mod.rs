@@ -6,6 +6,7 @@ pub mod file;
 pub mod finding;
 pub mod noise;
 pub mod reverb;
+pub mod stems;
 pub mod translate;
 
 pub use finding::{Finding, Severity, TimeRange};
