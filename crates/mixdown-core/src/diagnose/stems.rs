@@ -1610,7 +1610,7 @@ impl<'a> Ctx<'a> {
             .collect();
         let lo = others.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = others.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if !(hi - lo <= OFFSET_SAME_LENGTH_S) {
+        if others.is_empty() || hi - lo > OFFSET_SAME_LENGTH_S {
             return None;
         }
         let d = len(i) - 0.5 * (lo + hi);
@@ -1872,10 +1872,8 @@ pub fn is_unnamed(name: &str) -> bool {
     for ch in name.chars() {
         let is_alpha = ch.is_alphabetic();
         let is_digit = ch.is_ascii_digit();
-        if !(is_alpha || is_digit) || (!cur.is_empty() && cur_digit != is_digit) {
-            if !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
-            }
+        if (!(is_alpha || is_digit) || cur_digit != is_digit) && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur));
         }
         if is_alpha || is_digit {
             cur.extend(ch.to_lowercase());
@@ -1900,6 +1898,7 @@ mod tests {
     use std::f64::consts::PI;
 
     const SR: u32 = 44_100;
+    const H: f32 = std::f32::consts::FRAC_1_SQRT_2;
     type Stems = Vec<(String, AudioBuffer)>;
 
     /// A clean multitrack (kick, snare, hats, bass, chords, a lead with a melody; 10 s, the
@@ -2114,7 +2113,7 @@ mod tests {
             s.into_iter()
                 .map(|(n, b)| {
                     let b = if b.num_channels() == 1 {
-                        stereo(&b, 0.7071, 0.7071)
+                        stereo(&b, H, H)
                     } else {
                         let m: Vec<f32> = b.channels[0]
                             .iter()
@@ -2175,7 +2174,7 @@ mod tests {
             let g = 10f64.powf(right_db / 20.0) as f32;
             for (_, b) in s.iter_mut() {
                 *b = if b.num_channels() == 1 {
-                    stereo(b, 0.7071, 0.7071 * g)
+                    stereo(b, H, H * g)
                 } else {
                     let mut c = b.clone();
                     c.channels[1].iter_mut().for_each(|v| *v *= g);
