@@ -1890,6 +1890,7 @@ pub fn is_unnamed(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::noise::testsong::reverberate;
     use super::*;
     use crate::io::encode::{write_file, EncodeSpec, FileFormat, SampleFormat};
     use crate::mix::organise::load_folder;
@@ -2192,53 +2193,11 @@ mod tests {
         }
     }
 
-    /// `b` plus a reverb of decay time `t60` s whose return has the dry signal's energy.
-    fn reverberate(b: &AudioBuffer, t60: f64) -> AudioBuffer {
-        let sr = b.sample_rate as f64;
-        let len = (t60 * 1.1 * sr) as usize;
-        let mut rng = Rng::new(99);
-        let h: Vec<f64> = (0..len)
-            .map(|i| rng.gaussian() * (-6.908 * i as f64 / (t60 * sr)).exp())
-            .collect();
-        let e: f64 = h.iter().map(|v| v * v).sum();
-        let g = 1.0 / e.sqrt();
-        let channels = b
-            .channels
-            .iter()
-            .map(|x| {
-                let n = x.len();
-                let size = (n + len).next_power_of_two();
-                let mut planner = realfft::RealFftPlanner::<f64>::new();
-                let fwd = planner.plan_fft_forward(size);
-                let inv = planner.plan_fft_inverse(size);
-                let mut hh = vec![0.0f64; size];
-                hh[..len].copy_from_slice(&h);
-                let mut xs = vec![0.0f64; size];
-                for (d, &s) in xs.iter_mut().zip(x) {
-                    *d = s as f64;
-                }
-                let (mut hx, mut xx) = (fwd.make_output_vec(), fwd.make_output_vec());
-                fwd.process(&mut hh, &mut hx).unwrap();
-                fwd.process(&mut xs, &mut xx).unwrap();
-                for (a, b) in xx.iter_mut().zip(&hx) {
-                    *a *= b;
-                }
-                let mut y = inv.make_output_vec();
-                inv.process(&mut xx, &mut y).unwrap();
-                x.iter()
-                    .zip(&y)
-                    .map(|(&d, &w)| d + (w * g / size as f64) as f32)
-                    .collect()
-            })
-            .collect();
-        AudioBuffer::from_channels(b.sample_rate, channels)
-    }
-
     #[test]
     fn a_stem_drenched_in_reverb_is_found_at_two_strengths() {
         for t60 in [3.0, 6.0] {
             let mut s = clean();
-            let b = reverberate(stem(&mut s, "snare"), t60);
+            let b = reverberate(stem(&mut s, "snare"), t60, 0.0);
             *stem(&mut s, "snare") = b;
             let d = check(&s);
             let f = find(&d, "stems.effects.reverb", "snare")
