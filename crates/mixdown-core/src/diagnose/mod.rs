@@ -10,6 +10,7 @@ pub mod file;
 pub mod finding;
 pub mod noise;
 pub mod reverb;
+pub mod stems;
 pub mod text;
 pub mod translate;
 
