@@ -94,17 +94,30 @@ pub fn cmd_analyze(a: AnalyzeArgs) -> Result<bool, String> {
         translate: a.translate || a.translate_out.is_some(),
     };
     let input = a.path.display().to_string();
-    if a.path.is_dir() {
-        return Err(format!(
-            "{input}: analysing a folder of stems is not available in this build; give a mixed file"
-        ));
-    }
-    let (buf, _info) = decode_file(&a.path).map_err(|e| e.to_string())?;
-    master::run::check_audio(&a.path, &buf).map_err(|e| e.to_string())?;
-    let d = diagnose::diagnose_file(&buf, &input, &opts);
-    if let Some(dir) = &a.translate_out {
-        write_simulations(dir, &a.path, &buf)?;
-    }
+    let d = if a.path.is_dir() {
+        let pb = crate::progress_bar(a.quiet);
+        pb.set_message("load stems");
+        let loaded = mixdown_core::mix::organise::load_folder(&a.path, &|k, n| {
+            pb.set_position((k * 1000 / n.max(1)) as u64)
+        });
+        pb.set_message("analyse");
+        let (audio, org) = loaded.map_err(|e| e.to_string())?;
+        let d = diagnose::analyze::diagnose_stems(&org, &audio, &input, &opts);
+        pb.finish_and_clear();
+        if let Some(dir) = &a.translate_out {
+            let sum = diagnose::stems::sum_stems(&org, &audio);
+            write_simulations(dir, &a.path.join("stems-sum"), &sum)?;
+        }
+        d
+    } else {
+        let (buf, _info) = decode_file(&a.path).map_err(|e| e.to_string())?;
+        master::run::check_audio(&a.path, &buf).map_err(|e| e.to_string())?;
+        let d = diagnose::diagnose_file(&buf, &input, &opts);
+        if let Some(dir) = &a.translate_out {
+            write_simulations(dir, &a.path, &buf)?;
+        }
+        d
+    };
     emit(&a, &d)?;
     Ok(fail_on.is_some_and(|s| d.has_at_least(s)))
 }

@@ -259,7 +259,7 @@ fn options(c: &ChainArgs) -> Result<MasterOptions, String> {
 }
 
 /// A progress bar on stderr, hidden when quiet or not a terminal.
-fn progress_bar(quiet: bool) -> ProgressBar {
+pub(crate) fn progress_bar(quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -116,3 +116,45 @@ fn bad_input_and_bad_flags_are_explained() {
     assert_eq!(o.status.code(), Some(1));
     assert!(inp.exists());
 }
+
+#[test]
+fn a_folder_of_stems_gets_the_stem_checks_too() {
+    let d = tmp();
+    let sr = 44_100;
+    let n = 8 * sr as usize;
+    let tone = |hz: f64, amp: f32| -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                amp * (2.0 * std::f64::consts::PI * hz * i as f64 / f64::from(sr)).sin() as f32
+            })
+            .collect()
+    };
+    let drums = song(sr, 1, 8.0).remove(0);
+    write_wav(&d.path().join("drums.wav"), sr, &[drums], false);
+    write_wav(&d.path().join("bass.wav"), sr, &[tone(55.0, 0.3)], false);
+    write_wav(
+        &d.path().join("Audio 1.wav"),
+        sr,
+        &[tone(440.0, 0.1)],
+        false,
+    );
+    // a silent track
+    write_wav(&d.path().join("vox.wav"), sr, &[vec![0.0; n]], false);
+    let o = mixdown(&["analyze", d.path().to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = json_of(&o);
+    assert_eq!(v["kind"], "stems");
+    assert_eq!(v["judged"]["as"], "mix");
+    assert_eq!(v["stems"]["tracks"].as_array().unwrap().len(), 4);
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"stems.organisation.silent"), "{rules:?}");
+    assert!(rules.contains(&"stems.organisation.unnamed"), "{rules:?}");
+    let o = mixdown(&["analyze", d.path().to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("vs. usual"), "{text}");
+}

@@ -6,6 +6,7 @@
 use super::file::{self, FileFacts, JudgeAs, PlatformPlay};
 use super::noise::{self, NoiseMeasurements};
 use super::reverb::{self, ReverbEstimate};
+use super::stems::{self, StemsDiagnosis};
 use super::translate::{self, Translation};
 use super::{Finding, Severity};
 use crate::analysis::Analysis;
@@ -145,6 +146,10 @@ pub struct Diagnosis {
     /// Playback simulations (`--translate`); empty when not asked for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub translation: Vec<Translation>,
+    /// A folder of stems: what was measured on each track, and their masking (the stem
+    /// findings are in `findings` with the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stems: Option<StemsDiagnosis>,
 }
 
 impl Diagnosis {
@@ -334,7 +339,72 @@ pub fn diagnose_analysed(
         noise,
         reverb,
         translation,
+        stems: None,
     }
+}
+
+/// Diagnose a folder of stems: the stem checks (balance by role, masking, panning, effects on
+/// each track, organisation) and the file checks on their plain sum as it plays (judged as a
+/// pre-master mix unless `opts` says otherwise). `progress(done, total)` while loading.
+pub fn diagnose_folder(
+    dir: &std::path::Path,
+    opts: &Options,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> crate::error::Result<Diagnosis> {
+    let (audio, org) = crate::mix::organise::load_folder(dir, progress)?;
+    Ok(diagnose_stems(
+        &org,
+        &audio,
+        &dir.display().to_string(),
+        opts,
+    ))
+}
+
+/// [`diagnose_folder`] on stems already loaded.
+pub fn diagnose_stems(
+    org: &crate::mix::organise::Organisation,
+    audio: &[AudioBuffer],
+    input: &str,
+    opts: &Options,
+) -> Diagnosis {
+    let sum = stems::sum_stems(org, audio);
+    let (st, an) = rayon::join(
+        || stems::check_stems(org, audio),
+        || crate::analysis::analyse(&sum),
+    );
+    let user_judged = opts.judge.is_some();
+    let opts = Options {
+        judge: Some(opts.judge.unwrap_or(JudgeAs::Mix)),
+        translate: opts.translate,
+    };
+    let active: Vec<(String, &AudioBuffer)> = org
+        .active()
+        .into_iter()
+        .filter(|&i| i < audio.len())
+        .map(|i| (org.stems[i].name.clone(), &audio[i]))
+        .collect();
+    let mut d = diagnose_analysed(&sum, an, input, InputKind::Stems, &opts, &active);
+    if !user_judged {
+        // a folder is a mix unless the user says otherwise
+        d.judged.chosen_by = "auto".into();
+        d.judged.why = "a folder of stems is judged as a pre-master mix: their plain sum as it \
+                        plays (--as master judges the sum as a finished master)"
+            .into();
+    }
+    // the stems say more precisely what the sum's image check says
+    let lopsided = st.findings.iter().any(|f| f.rule == "stems.pan.lopsided");
+    let mut findings: Vec<Finding> = st.findings.clone();
+    findings.extend(
+        d.findings
+            .drain(..)
+            .filter(|f| !(lopsided && f.rule == "stereo.imbalance")),
+    );
+    sort_findings(&mut findings);
+    d.verdict = verdict(&findings, d.judged.judge);
+    d.counts = Counts::of(&findings);
+    d.findings = findings;
+    d.stems = Some(st);
+    d
 }
 
 #[cfg(test)]

@@ -14,6 +14,6 @@ pub mod stems;
 pub mod text;
 pub mod translate;
 
-pub use analyze::{diagnose_file, Diagnosis, Options};
+pub use analyze::{diagnose_file, diagnose_folder, Diagnosis, Options};
 pub use file::JudgeAs;
 pub use finding::{Finding, Severity, TimeRange};

@@ -172,6 +172,41 @@ impl Diagnosis {
             .map(|c| c.to_uppercase().collect::<String>() + first.as_str())
             .unwrap_or_default();
         out.push_str(&wrap("", 0, &format!("{why}.")));
+        if let Some(st) = &self.stems {
+            let _ = writeln!(
+                out,
+                "\n{:<24} {:<16} {:>9} {:>11}  note",
+                "track", "role", "LUFS", "vs. usual"
+            );
+            for t in &st.tracks {
+                let num = |v: Option<f64>, signed: bool| match v {
+                    Some(x) if signed => format!("{x:+.1}"),
+                    Some(x) => format!("{x:.1}"),
+                    None => "-".to_string(),
+                };
+                let note = if !t.in_mix {
+                    "left out (silent or a duplicate)"
+                } else if t.noise_only {
+                    "noise only"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<24} {:<16} {:>9} {:>11}  {note}",
+                    t.name,
+                    t.role,
+                    num(t.loudness_lufs, false),
+                    num(t.vs_prior_lu, true)
+                );
+            }
+            out.push_str(&wrap(
+                "",
+                0,
+                "(vs. usual: the track's level against the others, compared with where its role \
+                 usually sits in finished mixes, LU; + louder)",
+            ));
+        }
         out.push('\n');
         out.push_str(&wrap("", 0, &self.verdict));
         let serious: Vec<&Finding> = self
@@ -229,7 +264,7 @@ impl Diagnosis {
             for t in &self.translation {
                 let lu = t
                     .loudness_change_lu
-                    .map(|l| format!("{l:+.1} LU"))
+                    .map(|l| format!("{:+.1} LU", if l.abs() < 0.05 { 0.0 } else { l }))
                     .unwrap_or_default();
                 out.push_str(&wrap(
                     &format!("  {} ({lu}): ", t.playback),
