@@ -564,6 +564,9 @@ pub fn platform_plays(lufs: f64, tp_dbtp: f64) -> Vec<PlatformPlay> {
         .collect()
 }
 
+/// The EBU R128 broadcast level, LUFS.
+const BROADCAST_LUFS: f64 = -23.0;
+
 fn platforms(f: &FileFacts, out: &mut Vec<Finding>) {
     let a = &f.analysis;
     let (Some(i), Some(tp)) = (a.loudness.integrated_lufs, a.true_peak_dbtp) else {
@@ -612,12 +615,26 @@ fn platforms(f: &FileFacts, out: &mut Vec<Finding>) {
         let names: Vec<&str> = short.iter().map(|p| p.platform.as_str()).collect();
         let q = worst.quieter_by_db;
         // a dynamic master a few dB under the services' level is a choice; well under, a mistake
-        let (sev, thr) = grade_above(q, 5.0, 10.0).unwrap_or((Severity::Info, 3.0));
+        // (unless it is a broadcast master: on the EBU R128 level, with its true-peak ceiling)
+        let broadcast = (i - BROADCAST_LUFS).abs() <= 1.0 && tp <= -1.0 + NEAR_TOLERANCE_DB;
+        let (sev, thr) = if broadcast {
+            (Severity::Info, 3.0)
+        } else {
+            grade_above(q, 5.0, 10.0).unwrap_or((Severity::Info, 3.0))
+        };
+        let title = if broadcast {
+            format!("A broadcast master (EBU R128, -23 LUFS): right for radio and TV, but {} will play it up to {q:.1} dB quieter than other songs", names.join(", "))
+        } else {
+            format!(
+                "Too quiet for streaming: {} will play it up to {q:.1} dB quieter than other songs",
+                names.join(", ")
+            )
+        };
         out.push(
             Finding::new(
                 "loudness.too_quiet",
                 sev,
-                format!("Too quiet for streaming: {} will play it up to {q:.1} dB quieter than other songs", names.join(", ")),
+                title,
                 q,
                 thr,
                 "dB",
@@ -1285,7 +1302,7 @@ mod tests {
         assert_eq!(yt.gain_db, 0.0);
         assert!(spot.own_limiter);
         // a quiet master is flagged at two strengths
-        for (g, sev) in [(0.1f32, Severity::Problem), (0.5, Severity::Warning)] {
+        for (g, sev) in [(0.1f32, Severity::Problem), (0.35, Severity::Warning)] {
             let mut s = song(20.0);
             gain(&mut s, g);
             let f = run(&s, JudgeAs::Master);
@@ -1295,6 +1312,21 @@ mod tests {
                 .unwrap_or_else(|| panic!("{f:#?}"));
             assert!(q.severity >= sev, "{q:?}");
         }
+        // a broadcast master (-23 LUFS, peaks under -1 dBTP) is what it should be: information
+        let mut s = song(20.0);
+        let lufs = FileFacts::measure(&s)
+            .analysis
+            .loudness
+            .integrated_lufs
+            .unwrap();
+        gain(&mut s, 10f64.powf((-23.0 - lufs) / 20.0) as f32);
+        let f = run(&s, JudgeAs::Master);
+        let q = f
+            .iter()
+            .find(|x| x.rule == "loudness.too_quiet")
+            .unwrap_or_else(|| panic!("{f:#?}"));
+        assert_eq!(q.severity, Severity::Info, "{q:?}");
+        assert!(q.title.contains("broadcast"), "{q:?}");
     }
 
     /// The song through a shelf/peak boost at `hz` of `db`, made with the DSP library.
