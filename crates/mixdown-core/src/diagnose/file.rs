@@ -706,21 +706,25 @@ fn target_at(hz: f64) -> f64 {
     best
 }
 
-/// A tonal-balance check: a band range, which way is wrong, thresholds.
-struct ToneRule {
-    rule: &'static str,
-    lo: f64,
-    hi: f64,
+/// A tonal-balance check: a band range, which way is wrong, thresholds (public so that an
+/// evaluation can plant EQ mistakes of a known strength against them).
+pub struct ToneRule {
+    pub rule: &'static str,
+    /// The band range, Hz.
+    pub lo: f64,
+    pub hi: f64,
     /// true: too much is the mistake; false: too little.
-    excess: bool,
-    warn: f64,
-    problem: f64,
-    title: &'static str,
-    meaning: &'static str,
-    fix: &'static str,
+    pub excess: bool,
+    /// Deviation from the target (see [`tone_deviation`]) for a warning and a problem, dB.
+    pub warn: f64,
+    pub problem: f64,
+    pub title: &'static str,
+    pub meaning: &'static str,
+    pub fix: &'static str,
 }
 
-const TONE_RULES: &[ToneRule] = &[
+/// The tonal checks, in their order.
+pub const TONE_RULES: &[ToneRule] = &[
     ToneRule {
         rule: "tonal.low_end",
         lo: 40.0,
@@ -791,8 +795,9 @@ const TONE_RULES: &[ToneRule] = &[
 
 /// Mean deviation of the spectrum from the target over a band range, the two aligned on the
 /// bands from 250 Hz to 4 kHz outside that range (so a boost inside the range does not move
-/// the reference); `None` if the range has no band below 0.45 of the sample rate.
-fn tone_deviation(a: &Analysis, lo: f64, hi: f64) -> Option<(f64, Vec<f64>)> {
+/// the reference); `None` if the range has no band below 0.45 of the sample rate. Returns the
+/// deviation, dB, and the centres of the bands averaged, Hz.
+pub fn tone_deviation(a: &Analysis, lo: f64, hi: f64) -> Option<(f64, Vec<f64>)> {
     let s = &a.spectrum;
     let nyq = a.sample_rate as f64 * 0.45;
     let ref_pts: Vec<f64> = s
