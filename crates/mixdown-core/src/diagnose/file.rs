@@ -564,8 +564,10 @@ pub fn platform_plays(lufs: f64, tp_dbtp: f64) -> Vec<PlatformPlay> {
         .collect()
 }
 
-/// The EBU R128 broadcast level, LUFS.
+/// The EBU R128 broadcast level, LUFS ...
 const BROADCAST_LUFS: f64 = -23.0;
+/// ... and its tolerance for programmes that are not live, LU.
+const BROADCAST_TOLERANCE_LU: f64 = 0.5;
 
 fn platforms(f: &FileFacts, out: &mut Vec<Finding>) {
     let a = &f.analysis;
@@ -616,7 +618,8 @@ fn platforms(f: &FileFacts, out: &mut Vec<Finding>) {
         let q = worst.quieter_by_db;
         // a dynamic master a few dB under the services' level is a choice; well under, a mistake
         // (unless it is a broadcast master: on the EBU R128 level, with its true-peak ceiling)
-        let broadcast = (i - BROADCAST_LUFS).abs() <= 1.0 && tp <= -1.0 + NEAR_TOLERANCE_DB;
+        let broadcast =
+            (i - BROADCAST_LUFS).abs() <= BROADCAST_TOLERANCE_LU && tp <= -1.0 + NEAR_TOLERANCE_DB;
         let (sev, thr) = if broadcast {
             (Severity::Info, 3.0)
         } else {
