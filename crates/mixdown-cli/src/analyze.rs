@@ -18,6 +18,10 @@ What is checked (each a named rule; `--json` lists them with their figures):
   stereo                    phase, mono compatibility, low end not mono, L/R imbalance, width
   noise                     hiss in the quiet passages, mains hum, clicks, DC offset
   reverb                    a wash that blurs the hits (decay times measured on the music)
+  a folder of stems         the lead buried or a track far too loud for its role, tracks that
+                            mask each other, bass or kick off centre, a lopsided image, heavy
+                            reverb or squashed dynamics on a track, unnamed, duplicate, silent,
+                            noise-only, clipped or misaligned tracks, other sample rates
 
 Severity: problem (fix it), warning (likely a mistake: check it), info (worth knowing).
 A file is judged as a pre-master mix when it peaks at or under -2 dBTP and reads at most
