@@ -197,7 +197,11 @@ fn main() {
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
-    let (files, skipped) = base_files(&dir);
+    let (mut files, skipped) = base_files(&dir);
+    // PLANT_ONLY=name: only the bases whose name contains it (a quicker look at one song)
+    if let Ok(only) = std::env::var("PLANT_ONLY") {
+        files.retain(|(name, _)| name.contains(&only));
+    }
     println!(
         "plant_corpus: the file checks against planted mistakes ({})",
         dir.display()
@@ -239,6 +243,11 @@ fn main() {
                 .collect();
             println!("   baseline as {j}: {above:?}");
         }
+        let r = &base.master.reverb;
+        println!(
+            "   baseline reverb: decay {:?} s, transient decay {:?} s ({} transient), tail share {:?}, {} decays",
+            r.decay_s, r.transient_decay_s, r.transient_decays, r.tail_share, r.decays
+        );
         let kinds = plan(&base);
         let results: Vec<(Vec<Outcome>, Vec<Side>)> =
             kinds.par_iter().map(|k| run_planting(&base, k)).collect();
@@ -573,9 +582,24 @@ fn run_planting(base: &Base, kind: &Kind) -> (Vec<Outcome>, Vec<Side>) {
             if before.is_some_and(|s| s >= f.severity) {
                 continue;
             }
+            let extra = if f.rule == "reverb.excessive" {
+                let r = &d.reverb;
+                format!(
+                    " (decay {:?} s, tail share {:?}, {} decays, {} transient)",
+                    r.decay_s, r.tail_share, r.decays, r.transient_decays
+                )
+            } else {
+                String::new()
+            };
             sides.push((
                 format!("{} {}", f.rule, f.severity.name()),
-                format!("{} [{}] {} {}", p.label, judge.name(), f.measured, f.unit),
+                format!(
+                    "{} [{}] {} {}{extra}",
+                    p.label,
+                    judge.name(),
+                    f.measured,
+                    f.unit
+                ),
             ));
         }
     }

@@ -36,7 +36,10 @@
 //!
 //! `reverb.excessive` is a warning only for a clear wash: at least [`MIN_TRANSIENT_DECAYS`]
 //! transient decays whose median is [`WASH_DECAY_S`] or longer, with a tail share of at least
-//! [`WASH_TAIL_SHARE`] (the tails carry a good part of the energy). A long decay time without
+//! [`WASH_TAIL_SHARE`] (the tails carry a good part of the energy); or, on music too dense for
+//! sharp sounds to stand out, decays of [`CATHEDRAL_DECAY_S`] or longer (beyond any concert
+//! hall) with tails carrying [`CATHEDRAL_TAIL_SHARE`] of the energy (clarity C80 -4.8 dB or
+//! less: washed out by the measure of room acoustics). A long decay time without
 //! that (a big hall, or long notes and pads, which the estimate cannot tell from reverb) is info
 //! from [`INFO_DECAY_S`]. Never a problem: reverb is a choice. The times given are the longest
 //! slow decays measured (where the reverb is easiest to hear).
@@ -86,6 +89,12 @@ pub const WASH_DECAY_S: f64 = 2.5;
 pub const WASH_TAIL_SHARE: f64 = 0.3;
 /// Reverberant enough to mention (info), s.
 pub const INFO_DECAY_S: f64 = 1.5;
+/// A wash also when the decays take at least this long, s (longer than any concert hall;
+/// a cathedral) ...
+pub const CATHEDRAL_DECAY_S: f64 = 4.0;
+/// ... and the tails carry at least this share of the energy (clarity C80 of -4.8 dB or
+/// less; concert halls are designed for about -2 to +4 dB).
+pub const CATHEDRAL_TAIL_SHARE: f64 = 0.75;
 
 /// The reverb of a song or a stem, as [`estimate`] measures it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -137,17 +146,35 @@ pub fn check(buf: &AudioBuffer) -> Vec<Finding> {
 
 /// Whether an estimate is a clear wash (see the module documentation).
 pub fn is_wash(e: &ReverbEstimate) -> bool {
+    sharp_sounds_ring(e) || cathedral(e)
+}
+
+/// Hits and notes ring on: the first kind of wash.
+fn sharp_sounds_ring(e: &ReverbEstimate) -> bool {
     e.transient_decays >= MIN_TRANSIENT_DECAYS
         && e.transient_decay_s.is_some_and(|d| d >= WASH_DECAY_S)
         && e.tail_share.is_some_and(|t| t >= WASH_TAIL_SHARE)
 }
 
+/// Everything decays like a cathedral and the tails carry most of the energy: the second kind
+/// (on dense music the wash fills the gaps, so few sharp sounds stand out to be timed).
+fn cathedral(e: &ReverbEstimate) -> bool {
+    e.decay_s.is_some_and(|d| d >= CATHEDRAL_DECAY_S)
+        && e.tail_share.is_some_and(|t| t >= CATHEDRAL_TAIL_SHARE)
+}
+
 /// The finding for an estimate.
 pub fn finding(e: &ReverbEstimate) -> Option<Finding> {
     let wash = is_wash(e);
-    let (sev, measured, thr) = if wash {
+    let (sev, measured, thr) = if sharp_sounds_ring(e) {
         let d = e.transient_decay_s.unwrap_or(0.0);
         (Severity::Warning, d, WASH_DECAY_S)
+    } else if wash {
+        (
+            Severity::Warning,
+            e.decay_s.unwrap_or(0.0),
+            CATHEDRAL_DECAY_S,
+        )
     } else {
         let d = e.decay_s.or(e.transient_decay_s)?;
         if d < INFO_DECAY_S {
@@ -572,6 +599,25 @@ mod tests {
             assert_eq!(f.len(), 1, "{f:#?}");
             assert_eq!(f[0].severity, Severity::Warning, "{f:#?}");
             assert!(!f[0].times.is_empty(), "{f:#?}");
+        }
+    }
+
+    #[test]
+    fn a_cathedral_is_a_wash_even_without_sharp_sounds() {
+        let e = |decay: f64, share: f64| ReverbEstimate {
+            decay_s: Some(decay),
+            tail_share: Some(share),
+            decays: 8,
+            ..Default::default()
+        };
+        // dense music under a long, wet reverb: nothing sharp stands out to be timed
+        let f = finding(&e(6.0, 0.85)).expect("a finding");
+        assert_eq!(f.severity, Severity::Warning);
+        assert_eq!(f.threshold, CATHEDRAL_DECAY_S);
+        // long but clear (pads, long notes), or wet but a hall's length: information
+        for (d, s) in [(5.5, 0.66), (3.0, 0.85)] {
+            let f = finding(&e(d, s)).expect("a finding");
+            assert_eq!(f.severity, Severity::Info, "{d} {s}");
         }
     }
 
