@@ -317,14 +317,13 @@ fn cmd_master(a: MasterArgs) -> Result<(), String> {
         diagnose: a.report.is_some(),
     };
     let pb = progress_bar(a.quiet);
-    let timing = std::env::var_os("MIXDOWN_TIMING").is_some();
-    let t0 = std::time::Instant::now();
+    mixdown_core::timing::mark("start");
     let report = master::run(&job, &|stage, frac| {
         let (lo, hi) = stage_span(stage);
         pb.set_message(stage.to_string());
         pb.set_position(((lo + (hi - lo) * frac) * 1000.0) as u64);
-        if timing {
-            eprintln!("{:8.3} s  {stage} {frac:.2}", t0.elapsed().as_secs_f64());
+        if frac == 0.0 || frac == 1.0 {
+            mixdown_core::timing::mark(&format!("{stage} {frac:.2}"));
         }
     })
     .map_err(|e| e.to_string());

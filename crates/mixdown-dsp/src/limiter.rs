@@ -205,25 +205,74 @@ impl GainPlanner {
 pub fn apply_chunk_factors(src: &[f32], dst: &mut [f32], factors: &[f32], chunk: usize) {
     assert_eq!(src.len(), dst.len());
     let chunk = chunk.max(1);
-    let nc = factors.len();
-    assert!(nc * chunk >= src.len(), "factors do not cover the signal");
-    let half = chunk as f32 / 2.0;
-    for (c, (d, s)) in dst.chunks_mut(chunk).zip(src.chunks(chunk)).enumerate() {
-        let f = factors[c];
-        let prev = factors[c.saturating_sub(1)];
-        let next = factors[(c + 1).min(nc - 1)];
+    for ((d, s), r) in
+        dst.chunks_mut(chunk)
+            .zip(src.chunks(chunk))
+            .zip(ramps(factors, chunk, src.len()))
+    {
         for (j, (o, &x)) in d.iter_mut().zip(s).enumerate() {
-            let pos = j as f32 + 0.5; // sample position inside the chunk; centre = half
-            let g = if pos < half {
-                let t = (half - pos) / chunk as f32;
-                f + (prev - f) * t
-            } else {
-                let t = (pos - half) / chunk as f32;
-                f + (next - f) * t
-            };
-            *o = x * g;
+            *o = x * r.at(j);
         }
     }
+}
+
+/// [`apply_chunk_factors`] in place: `buf[i] *= f(i)`.
+pub fn scale_by_chunk_factors(buf: &mut [f32], factors: &[f32], chunk: usize) {
+    let chunk = chunk.max(1);
+    let n = buf.len();
+    for (d, r) in buf.chunks_mut(chunk).zip(ramps(factors, chunk, n)) {
+        for (j, o) in d.iter_mut().enumerate() {
+            *o *= r.at(j);
+        }
+    }
+}
+
+/// Undo [`scale_by_chunk_factors`]: `buf[i] /= f(i)` (exact up to the rounding of the last
+/// bit; the factors must be positive).
+pub fn unscale_by_chunk_factors(buf: &mut [f32], factors: &[f32], chunk: usize) {
+    let chunk = chunk.max(1);
+    let n = buf.len();
+    for (d, r) in buf.chunks_mut(chunk).zip(ramps(factors, chunk, n)) {
+        for (j, o) in d.iter_mut().enumerate() {
+            *o /= r.at(j);
+        }
+    }
+}
+
+/// The gain inside one chunk: from halfway between the previous chunk's factor and this
+/// one's, through this one's at the centre, to halfway to the next one's.
+struct Ramp {
+    f: f32,
+    prev: f32,
+    next: f32,
+    half: f32,
+    chunk: f32,
+}
+
+impl Ramp {
+    #[inline(always)]
+    fn at(&self, j: usize) -> f32 {
+        let pos = j as f32 + 0.5; // sample position inside the chunk; centre = half
+        if pos < self.half {
+            let t = (self.half - pos) / self.chunk;
+            self.f + (self.prev - self.f) * t
+        } else {
+            let t = (pos - self.half) / self.chunk;
+            self.f + (self.next - self.f) * t
+        }
+    }
+}
+
+fn ramps(factors: &[f32], chunk: usize, len: usize) -> impl Iterator<Item = Ramp> + '_ {
+    let nc = factors.len();
+    assert!(nc * chunk >= len, "factors do not cover the signal");
+    (0..nc).map(move |c| Ramp {
+        f: factors[c],
+        prev: factors[c.saturating_sub(1)],
+        next: factors[(c + 1).min(nc - 1)],
+        half: chunk as f32 / 2.0,
+        chunk: chunk as f32,
+    })
 }
 
 fn db_to_lin(db: f64) -> f32 {
@@ -311,6 +360,25 @@ pub fn limit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scaling_in_place_matches_and_undoes() {
+        let src: Vec<f32> = (0..1_003)
+            .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+            .collect();
+        let factors = [1.0, 0.5, 0.8, 0.25, 1.0, 0.9, 0.7, 0.6, 0.5, 0.4, 1.0];
+        let mut a = vec![0.0; src.len()];
+        apply_chunk_factors(&src, &mut a, &factors, 100);
+        let mut b = src.clone();
+        scale_by_chunk_factors(&mut b, &factors, 100);
+        assert_eq!(a, b);
+        // a gain that moves: not a copy
+        assert!(a.iter().zip(&src).any(|(x, y)| x != y));
+        unscale_by_chunk_factors(&mut b, &factors, 100);
+        for (x, y) in b.iter().zip(&src) {
+            assert!((x - y).abs() <= y.abs() * 2.0 * f32::EPSILON, "{x} {y}");
+        }
+    }
 
     #[test]
     fn planned_gain_covers_every_chunk_and_its_neighbours() {

@@ -184,9 +184,9 @@ pub fn render(
         lra_floor_lu: chain.limiter.lra_floor_lu,
         reference_subblocks: reference_subblocks.to_vec(),
     };
-    let mut out = Vec::new();
-    let (solution, output_subblocks) = solver::solve(&input.channels, sr, meter, &params, &mut out)
-        .ok_or_else(|| {
+    let y = std::mem::take(&mut input.channels);
+    let (solution, output_subblocks, out) =
+        solver::solve(y, sr, meter, &params).ok_or_else(|| {
             Error::audio(
                 "has no measurable loudness after processing (silence, or shorter than 0.4 s)",
             )

@@ -19,7 +19,8 @@
 //! distances between sections are kept. It uses only as much of this as the floor needs.
 
 use mixdown_dsp::limiter::{
-    apply_chunk_factors, gain_reduction_stats, GainPlanner, GainReductionStats, LimiterParams,
+    gain_reduction_stats, scale_by_chunk_factors, unscale_by_chunk_factors, GainPlanner,
+    GainReductionStats, LimiterParams,
 };
 use mixdown_dsp::loudness::{self, KMeter};
 use mixdown_dsp::oversample::{Scratch, TruePeakDetector};
@@ -92,8 +93,9 @@ fn db_to_lin(db: f64) -> f32 {
 }
 
 /// The pre-computed views of the pre-limiter signal.
-struct Prepared<'a> {
-    y: &'a [&'a [f32]],
+struct Prepared {
+    /// the pre-limiter signal (the output is rendered into it in place; see [`solve`])
+    y: Vec<Vec<f32>>,
     sample_rate: u32,
     /// largest true-peak envelope value per chunk
     peaks: Vec<f32>,
@@ -107,7 +109,7 @@ struct Prepared<'a> {
     pre_tp_db: f64,
 }
 
-impl Prepared<'_> {
+impl Prepared {
     /// (Re)compute the per-chunk peaks, exact for gains up to `gain_db` at ceiling `ceil_db`.
     fn compute_peaks(&mut self, gain_db: f64, ceil_db: f64) {
         use rayon::prelude::*;
@@ -145,8 +147,8 @@ fn contour_at(contour: &mut [f32], full: &[f32], strength: f64) {
         .for_each(|(k, f)| *k = f.powf(strength as f32));
 }
 
-struct Trial<'a, 'b> {
-    prep: &'b mut Prepared<'a>,
+struct Trial<'b> {
+    prep: &'b mut Prepared,
     planner: Option<GainPlanner>,
     /// limiter gain per chunk
     gain: Vec<f32>,
@@ -165,7 +167,7 @@ struct Trial<'a, 'b> {
     ceil_seen_db: f64,
 }
 
-impl Trial<'_, '_> {
+impl Trial<'_> {
     fn k(&self, c: usize) -> f32 {
         if self.use_contour {
             self.contour[c]
@@ -442,19 +444,23 @@ impl Trial<'_, '_> {
     }
 }
 
-/// Find the gain, limit, render into `out`, verify. `y` is the pre-limiter signal and
-/// `meter` a [`KMeter`] (keeping chunks) that has been fed all of it.
-/// Returns the solution and the output's 100 ms sub-block powers, or `None` if `y` has no
-/// measurable loudness (silence, or shorter than 0.4 s).
+/// Find the gain, limit, render, verify. `y` is the pre-limiter signal and `meter` a
+/// [`KMeter`] (keeping chunks) that has been fed all of it.
+/// Returns the solution, the output's 100 ms sub-block powers and the output, or `None` if
+/// `y` has no measurable loudness (silence, or shorter than 0.4 s).
+///
+/// The output is rendered into `y`'s own memory (a song's worth of fresh memory costs more to
+/// map than the render itself). When a further round is needed (rare: the first one lands
+/// within 0.01 LU), the round's gain is divided out again first; that is exact to a rounding
+/// of the last bit, and the same on every run. A gain that cannot be divided out (zero) keeps
+/// a copy of `y` instead.
 pub fn solve(
-    y: &[Vec<f32>],
+    y: Vec<Vec<f32>>,
     sample_rate: u32,
     meter: KMeter,
     p: &SolveParams,
-    out: &mut Vec<Vec<f32>>,
-) -> Option<(Solution, Vec<f64>)> {
+) -> Option<(Solution, Vec<f64>, Vec<Vec<f32>>)> {
     let n = y.first().map_or(0, |c| c.len());
-    let views: Vec<&[f32]> = y.iter().map(|c| c.as_slice()).collect();
     let (sub_pre, chunks, chunk) = {
         let chunk = meter.chunk_len();
         let (sub, chunks) = meter.finish();
@@ -466,8 +472,7 @@ pub fn solve(
     // each channel on its own core (the maximum of the two is the same in any order)
     let pre_tp = {
         use rayon::prelude::*;
-        views
-            .par_iter()
+        y.par_iter()
             .map(|c| det.true_peak(c, &mut Scratch::default()))
             .collect::<Vec<f32>>()
             .into_iter()
@@ -477,7 +482,7 @@ pub fn solve(
     let mut chunks = chunks;
     chunks.resize(nchunks, 0.0);
     let mut prep = Prepared {
-        y: &views,
+        y,
         sample_rate,
         peaks: Vec::new(),
         exact_up_to_db: f64::NEG_INFINITY,
@@ -580,18 +585,26 @@ pub fn solve(
     }
 
     crate::timing::mark("solver: guard");
-    out.resize_with(y.len(), Vec::new);
-    for o in out.iter_mut() {
-        if o.capacity() < n {
-            *o = crate::audio::sample_vec(n);
-        }
-        o.clear();
-        o.resize(n, 0.0);
-    }
     let mut factors = vec![1.0f32; nchunks];
+    // how the signal in `trial.prep.y` was rendered, if it was: the factors to divide out,
+    // or a copy of the pre-limiter signal
+    let mut rendered: Option<Result<Vec<f32>, Vec<Vec<f32>>>> = None;
     let mut sol = Solution::default();
     let mut out_sub = Vec::new();
     for round in 1..=6u32 {
+        // 0. back to the pre-limiter signal after an earlier round
+        match rendered.take() {
+            None => {}
+            Some(Ok(f)) => {
+                use rayon::prelude::*;
+                trial
+                    .prep
+                    .y
+                    .par_iter_mut()
+                    .for_each(|c| unscale_by_chunk_factors(c, &f, chunk));
+            }
+            Some(Err(copy)) => trial.prep.y = copy,
+        }
         // 1. choose the gain
         let mut reached = true;
         let mut shortfall = None;
@@ -637,17 +650,23 @@ pub fn solve(
             *f = g_lin * trial.gain[c] * trial.k(c);
         }
         {
-            let factors = &factors;
-            let mut pairs: Vec<(&[f32], &mut Vec<f32>)> =
-                views.iter().copied().zip(out.iter_mut()).collect();
             use rayon::prelude::*;
-            pairs
+            let divisible = factors.iter().all(|f| f.is_normal() && *f > 0.0);
+            rendered = Some(if divisible {
+                Ok(factors.clone())
+            } else {
+                Err(trial.prep.y.clone())
+            });
+            let factors = &factors;
+            trial
+                .prep
+                .y
                 .par_iter_mut()
-                .for_each(|(src, dst)| apply_chunk_factors(src, dst, factors, chunk));
+                .for_each(|c| scale_by_chunk_factors(c, factors, chunk));
         }
         crate::timing::mark("solver: rendered");
         // 3. measure the result exactly
-        let ov: Vec<&[f32]> = out.iter().map(|c| c.as_slice()).collect();
+        let ov: Vec<&[f32]> = trial.prep.y.iter().map(|c| c.as_slice()).collect();
         let (osub, otp) = rayon::join(
             || crate::analysis::subblock_powers(&ov, sample_rate),
             || {
@@ -710,7 +729,8 @@ pub fn solve(
             ));
         }
     }
-    Some((sol, out_sub))
+    drop(trial);
+    Some((sol, out_sub, prep.y))
 }
 
 /// True peak of the output (linear), measured exactly only where it can matter: a chunk is
@@ -755,4 +775,92 @@ fn output_true_peak(
         c += 1;
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mixdown_dsp::loudness::KMeter;
+    use std::f64::consts::PI;
+
+    /// A loud, punchy stereo song: kicks, a bass line, noise hats.
+    fn song(sr: u32, secs: f64, seed: u64) -> Vec<Vec<f32>> {
+        let n = (sr as f64 * secs) as usize;
+        let mut r = mixdown_dsp::rng::Rng::new(seed);
+        let mut l = Vec::with_capacity(n);
+        let mut rr = Vec::with_capacity(n);
+        for i in 0..n {
+            let t = i as f64 / sr as f64;
+            let beat = t % 0.5;
+            let kick = (-beat * 18.0).exp()
+                * (2.0 * PI * (50.0 + 80.0 * (-beat * 30.0).exp()) * beat).sin();
+            let bass =
+                0.3 * (2.0 * PI * [55.0, 73.4, 65.4, 49.0][(t / 2.0) as usize % 4] * t).sin();
+            let hat = if (t % 0.25) < 0.03 {
+                0.15 * (r.uniform() * 2.0 - 1.0)
+            } else {
+                0.0
+            };
+            let swell = 0.6 + 0.4 * (2.0 * PI * t / 7.0).sin();
+            l.push((swell * (0.8 * kick + bass + hat)) as f32 * 0.5);
+            rr.push((swell * (0.8 * kick + bass - hat)) as f32 * 0.5);
+        }
+        vec![l, rr]
+    }
+
+    /// The output lands on target under the ceiling whether it takes one round or several (a
+    /// later round first divides the earlier round's gain out of the signal it rendered in
+    /// place: were that wrong, the gain would be applied twice and the loudness miss by dB).
+    #[test]
+    fn in_place_rounds_land_on_target_under_the_ceiling() {
+        let sr = 44_100;
+        let mut multi = 0;
+        for (seed, target, ceiling) in [
+            (1u64, -9.0, -0.3),
+            (2, -14.0, -1.0),
+            (3, -8.0, -0.3),
+            (4, -10.0, -0.1),
+        ] {
+            let y = song(sr, 20.0, seed);
+            let mut meter = KMeter::new(2, sr, true);
+            let views: Vec<&[f32]> = y.iter().map(|c| c.as_slice()).collect();
+            meter.push(&views);
+            let p = SolveParams {
+                target_lufs: Some(target),
+                fixed_gain_db: 0.0,
+                ceiling_dbtp: ceiling,
+                margin_db: 0.0,
+                limiter: Some(LimiterParams::default()),
+                max_limiting_lu: 20.0,
+                lra_floor_lu: None,
+                reference_subblocks: Vec::new(),
+            };
+            let (sol, _, out) = solve(y, sr, meter, &p).expect("a solution");
+            let ov: Vec<&[f32]> = out.iter().map(|c| c.as_slice()).collect();
+            let lufs = mixdown_dsp::loudness::Loudness::measure(&ov, sr)
+                .integrated_lufs
+                .unwrap();
+            let det = TruePeakDetector::new(sr);
+            let tp = ov.iter().fold(0.0f32, |m, c| {
+                m.max(det.true_peak(c, &mut Scratch::default()))
+            });
+            let tp_db = 20.0 * (tp as f64).log10();
+            assert!(
+                (lufs - target).abs() < 0.05,
+                "seed {seed}: {lufs} vs {target} ({} rounds)",
+                sol.rounds
+            );
+            assert!(
+                tp_db <= ceiling + 1e-4,
+                "seed {seed}: {tp_db} over {ceiling}"
+            );
+            if sol.rounds > 1 {
+                multi += 1;
+            }
+        }
+        assert!(
+            multi > 0,
+            "no case took a second round: the in-place undo is not exercised"
+        );
+    }
 }
