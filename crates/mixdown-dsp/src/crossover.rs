@@ -177,15 +177,18 @@ mod tests {
                 *a = (m2 + s2) as f32;
                 *b = (m2 - s2) as f32;
             }
-            let mut y = Lr4Crossover::new(120.0, 44_100.0);
-            let mut ap2 = y.matching_allpass();
-            let (mut gl, mut gr) = (l0.clone(), r0.clone());
-            for (a, b) in gl.chunks_mut(3_333).zip(gr.chunks_mut(3_333)) {
-                y.mid_side_block(&mut ap2, width, a, b);
+            // blocks of every awkward size: one frame, two, odd
+            for block in [3_333, 1, 2, 7] {
+                let mut y = Lr4Crossover::new(120.0, 44_100.0);
+                let mut ap2 = y.matching_allpass();
+                let (mut gl, mut gr) = (l0.clone(), r0.clone());
+                for (a, b) in gl.chunks_mut(block).zip(gr.chunks_mut(block)) {
+                    y.mid_side_block(&mut ap2, width, a, b);
+                }
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&gl), bits(&wl), "block {block}");
+                assert_eq!(bits(&gr), bits(&wr), "block {block}");
             }
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&gl), bits(&wl));
-            assert_eq!(bits(&gr), bits(&wr));
         }
     }
 

@@ -1140,3 +1140,100 @@ fn a_whole_mono_signal_in_two_halves_matches_one_pass() {
         .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
     assert!(worst <= 2.0 * f32::EPSILON * peak, "after: {worst}");
 }
+
+/// The tapped pass gives the bits of the three steps it replaces (filter, copy, filter the
+/// copy with the tap), for every chain length it takes, over blocks of awkward sizes and a
+/// stretch of silence (the denormal flushes), and declines what it does not take.
+#[test]
+fn tapped_pair_pass_equals_filtering_then_tapping() {
+    let sr = 44_100.0;
+    let mut rng = Rng::new(77);
+    let n = 30_000;
+    let quiet = |i: usize| (9_000..21_000).contains(&i);
+    let l0: Vec<f32> = (0..n)
+        .map(|i| {
+            if quiet(i) {
+                0.0
+            } else {
+                (0.3 * rng.gaussian()) as f32
+            }
+        })
+        .collect();
+    let r0: Vec<f32> = (0..n)
+        .map(|i| {
+            if quiet(i) {
+                0.0
+            } else {
+                (0.2 * rng.gaussian()) as f32
+            }
+        })
+        .collect();
+    let bands = [
+        FilterKind::HighPass {
+            freq_hz: 10.0,
+            q: BUTTERWORTH_Q,
+        },
+        FilterKind::LowShelf {
+            freq_hz: 100.0,
+            gain_db: -2.0,
+            slope: 1.0,
+        },
+        peaking(250.0, -0.4, 0.9),
+        peaking(1800.0, 0.9, 0.9),
+        peaking(4500.0, -3.0, 0.9),
+        FilterKind::HighShelf {
+            freq_hz: 9000.0,
+            gain_db: -1.3,
+            slope: 1.0,
+        },
+        peaking(60.0, 2.0, 1.5),
+        peaking(12000.0, 1.0, 0.7),
+    ];
+    let tap_kind = [FilterKind::HighPass {
+        freq_hz: 80.0,
+        q: BUTTERWORTH_Q,
+    }];
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for m in 1..=8 {
+        for block in [4_096 + 17, 1, 5_000] {
+            let (mut eq1, mut tap1) = (
+                FilterChain::new(&bands[..m], sr, 2),
+                FilterChain::new(&tap_kind, sr, 2),
+            );
+            let (mut eq2, mut tap2) = (eq1.clone(), tap1.clone());
+            let (mut l1, mut r1, mut l2, mut r2) = (l0.clone(), r0.clone(), l0.clone(), r0.clone());
+            let (mut d1l, mut d1r) = (vec![0.0f32; n], vec![0.0f32; n]);
+            let (mut d2l, mut d2r) = (vec![0.0f32; n], vec![0.0f32; n]);
+            for s in (0..n).step_by(block) {
+                let e = (s + block).min(n);
+                // three steps
+                eq1.process(&mut [&mut l1[s..e], &mut r1[s..e]]);
+                d1l[s..e].copy_from_slice(&l1[s..e]);
+                d1r[s..e].copy_from_slice(&r1[s..e]);
+                tap1.process(&mut [&mut d1l[s..e], &mut d1r[s..e]]);
+                // one pass
+                let (dl, dr) = (&mut d2l[s..e], &mut d2r[s..e]);
+                let took = eq2.process_pair_tapped(&mut l2[s..e], &mut r2[s..e], &mut tap2, dl, dr);
+                assert_eq!(took, cfg!(target_arch = "x86_64"));
+                if !took {
+                    return;
+                }
+            }
+            assert_eq!(bits(&l2), bits(&l1), "{m} sections, block {block}");
+            assert_eq!(bits(&r2), bits(&r1), "{m} sections, block {block}");
+            assert_eq!(bits(&d2l), bits(&d1l), "{m} sections, block {block}");
+            assert_eq!(bits(&d2r), bits(&d1r), "{m} sections, block {block}");
+        }
+    }
+    // what it does not take: nine sections, a two-section tap, a mono chain
+    let mut big = FilterChain::new(&[bands.as_slice(), &bands[..1]].concat(), sr, 2);
+    let mut tap = FilterChain::new(&tap_kind, sr, 2);
+    let (mut l, mut r, mut dl, mut dr) = (l0.clone(), r0.clone(), l0.clone(), r0.clone());
+    assert!(!big.process_pair_tapped(&mut l, &mut r, &mut tap, &mut dl, &mut dr));
+    assert_eq!(bits(&l), bits(&l0), "declined: untouched");
+    let mut eq = FilterChain::new(&bands[..2], sr, 2);
+    let mut tap2 = FilterChain::new(&bands[..2], sr, 2);
+    assert!(!eq.process_pair_tapped(&mut l, &mut r, &mut tap2, &mut dl, &mut dr));
+    let mut mono = FilterChain::new(&bands[..2], sr, 1);
+    assert!(!mono.process_pair_tapped(&mut l, &mut r, &mut tap, &mut dl, &mut dr));
+}

@@ -114,13 +114,28 @@ pub fn render(
                 f.process(&mut views);
             }
         };
+    // the EQ, then the sidechain filter on its result: in one pass where they fit one
+    let eq_and_sidechain = |eq: &mut Option<FilterChain>,
+                            sc: &mut Option<FilterChain>,
+                            block: &mut [&mut [f32]],
+                            det: &mut [Vec<f32>]| {
+        if let (Some(f), Some(t), [l, r], [dl, dr]) =
+            (eq.as_mut(), sc.as_mut(), &mut *block, &mut *det)
+        {
+            let len = l.len();
+            if f.process_pair_tapped(l, r, t, &mut dl[..len], &mut dr[..len]) {
+                return;
+            }
+        }
+        if let Some(f) = eq.as_mut() {
+            f.process(block);
+        }
+        sidechain_block(sc, block, det);
+    };
     if nblocks > 0 {
         let (a, b) = span(0);
         let mut first: Vec<&mut [f32]> = input.channels.iter_mut().map(|c| &mut c[a..b]).collect();
-        if let Some(f) = eq.as_mut() {
-            f.process(&mut first);
-        }
-        sidechain_block(&mut sidechain, &first, &mut det_cur);
+        eq_and_sidechain(&mut eq, &mut sidechain, &mut first, &mut det_cur);
     }
     for k in 0..nblocks {
         let (a, b) = span(k);
@@ -141,10 +156,7 @@ pub fn render(
         rayon::join(
             || {
                 if !next[0].is_empty() {
-                    if let Some(f) = eq.as_mut() {
-                        f.process(&mut next);
-                    }
-                    sidechain_block(sc, &next, det_next_ref);
+                    eq_and_sidechain(eq, sc, &mut next, det_next_ref);
                 }
                 if !prev[0].is_empty() {
                     meter.push(&prev);
