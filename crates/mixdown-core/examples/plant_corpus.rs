@@ -25,8 +25,8 @@
 use mixdown_core::analysis::{self, Analysis};
 use mixdown_core::diagnose::file::{tone_deviation, FileFacts, NO_BASS_PART_DB, TONE_RULES};
 use mixdown_core::diagnose::noise::{
-    CLICK_CLEAR_DB, DC_PROBLEM_PERCENT, DC_WARNING_PERCENT, HISS_BELOW_MUSIC_DB, HISS_PROBLEM_DBFS,
-    HISS_WARNING_DBFS, HUM_MASKED_DB, HUM_PROBLEM_DBFS, HUM_WARNING_DBFS,
+    CLICK_CLEAR_DB, CLICK_TOWER_DB, DC_PROBLEM_PERCENT, DC_WARNING_PERCENT, HISS_BELOW_MUSIC_DB,
+    HISS_PROBLEM_DBFS, HISS_WARNING_DBFS, HUM_MASKED_DB, HUM_PROBLEM_DBFS, HUM_WARNING_DBFS,
 };
 use mixdown_core::diagnose::reverb::{WASH_DECAY_S, WASH_TAIL_SHARE};
 use mixdown_core::diagnose::{
@@ -434,7 +434,8 @@ fn print_plan() {
                        (hum: {HUM_WARNING_DBFS} warning, {HUM_PROBLEM_DBFS} problem; counted where it is not
                        {HUM_MASKED_DB} dB under the quiet frames, with 3 dB to spare); 8 clicks (3-sample spikes
                        of 0.3 / 0.6 peak, both channels) at known times (a click counts where it is >=
-                       {CLICK_CLEAR_DB} + 3 dB over the music's RMS within ±20 ms; every such time must be listed);
+                       {CLICK_CLEAR_DB} + 3 dB over the music's RMS within ±20 ms and, just before a note
+                       starts, {CLICK_TOWER_DB} + 3 dB over that note; every such time must be listed);
                        DC offset +-1.5 / 4 % of full scale, the base's own sign (dc: {DC_WARNING_PERCENT} / {DC_PROBLEM_PERCENT} %)
    reverb              the song convolved with decaying noise, T60 3 / 6 s, wet energy equal to the dry, peak
                        back to the original (reverb.excessive warning: transient decays >= {WASH_DECAY_S} s, tail
@@ -1356,6 +1357,32 @@ fn plant(base: &Base, kind: &Kind) -> Planting {
                     .sum::<f64>()
                     / ((z - a) * b.num_channels()).max(1) as f64;
                 let above = db(amp) - 10.0 * p.max(1e-30).log10();
+                // a click just before a note is masked by it unless it towers over the note
+                // (the level or the treble 1.5-20 ms after at least 6 dB over the 20 ms before)
+                let power = |a: usize, z: usize, diff: bool| -> f64 {
+                    let (a, z) = (a.max(1), z.min(b.frames()));
+                    let mut s = 0.0;
+                    for c in &b.channels {
+                        for k in a..z {
+                            let v = if diff { c[k] - c[k - 1] } else { c[k] };
+                            s += f64::from(v) * f64::from(v);
+                        }
+                    }
+                    s / ((z.saturating_sub(a)) * b.num_channels()).max(1) as f64
+                };
+                let ms = |x: f64| (x * sr / 1000.0) as usize;
+                let (before, after) = (
+                    (i.saturating_sub(ms(20.0)), i.saturating_sub(ms(1.0))),
+                    (i + ms(1.5), i + ms(20.0)),
+                );
+                let onset = power(after.0, after.1, false) > 4.0 * power(before.0, before.1, false)
+                    || power(after.0, after.1, true) > 4.0 * power(before.0, before.1, true);
+                let over_next = db(amp) - 10.0 * power(after.0, after.1, false).max(1e-30).log10();
+                let above = if onset {
+                    above.min(over_next - (CLICK_TOWER_DB - CLICK_CLEAR_DB))
+                } else {
+                    above
+                };
                 let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
                 for c in &mut buf.channels {
                     for (j, s) in shape.iter().enumerate() {
