@@ -944,12 +944,12 @@ fn lpc_residual(x: &[f32], block: usize) -> Vec<f32> {
             mags.select_nth_unstable_by(mid, |a, b| a.total_cmp(b));
             let median = mags[mid];
             let spike = median * SPIKE_RATIO;
-            if !(median > 0.0) || !out.iter().any(|v| v.abs() > spike) {
+            if median.is_nan() || median <= 0.0 || !out.iter().any(|v| v.abs() > spike) {
                 return;
             }
             let mut skip_to = 0usize;
-            for i in 0..out.len() {
-                if out[i].abs() > spike {
+            for (i, v) in out.iter().enumerate() {
+                if v.abs() > spike {
                     // the fit sees x[n - p ..= n] for each n: leave out the spike's reach
                     let lo = (start + i).saturating_sub(p + 2).max(f0.max(skip_to));
                     let hi = (start + i + p + 3).min(f0 + len);
