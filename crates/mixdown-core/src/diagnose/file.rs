@@ -801,6 +801,18 @@ pub const TONE_RULES: &[ToneRule] = &[
 /// the reference); `None` if the range has no band below 0.45 of the sample rate. Returns the
 /// deviation, dB, and the centres of the bands averaged, Hz.
 pub fn tone_deviation(a: &Analysis, lo: f64, hi: f64) -> Option<(f64, Vec<f64>)> {
+    tone_deviation_from(a, lo, hi, false)
+}
+
+/// [`tone_deviation`], the song's level taken as the mean (`low_quartile == false`) or the
+/// lower quartile of the reference bands' deviations: a boost over a part of them (even a
+/// wide one) moves the mean by many dB, the lower quartile, set by the bands it misses, little.
+fn tone_deviation_from(
+    a: &Analysis,
+    lo: f64,
+    hi: f64,
+    low_quartile: bool,
+) -> Option<(f64, Vec<f64>)> {
     let s = &a.spectrum;
     let nyq = a.sample_rate as f64 * 0.45;
     let ref_pts: Vec<f64> = s
@@ -814,7 +826,13 @@ pub fn tone_deviation(a: &Analysis, lo: f64, hi: f64) -> Option<(f64, Vec<f64>)>
         return None;
     }
     // the song's level against the target's, from the reference bands outside the range
-    let m = ref_pts.iter().sum::<f64>() / ref_pts.len() as f64;
+    let m = if low_quartile {
+        let mut v = ref_pts.clone();
+        v.sort_by(f64::total_cmp);
+        v[(v.len() - 1) / 4]
+    } else {
+        ref_pts.iter().sum::<f64>() / ref_pts.len() as f64
+    };
     let mut d = Vec::new();
     let mut centres = Vec::new();
     for (&f, v) in s.centres_hz.iter().zip(&s.level_db) {
@@ -835,9 +853,11 @@ pub fn tone_deviation(a: &Analysis, lo: f64, hi: f64) -> Option<(f64, Vec<f64>)>
 /// A song whose 40-100 Hz region lies this far under typical masters has no bass part.
 pub const NO_BASS_PART_DB: f64 = -20.0;
 
-/// The low end's deviation from the target, dB.
+/// The low end's deviation from the target, dB, against the lower quartile of the reference
+/// bands (so that a big boost of the mids, itself a finding, does not make a song read as
+/// having no bass part).
 fn r_low_end(a: &Analysis) -> Option<f64> {
-    tone_deviation(a, 40.0, 100.0).map(|d| d.0)
+    tone_deviation_from(a, 40.0, 100.0, true).map(|d| d.0)
 }
 
 fn tonal(f: &FileFacts, out: &mut Vec<Finding>) {
@@ -1420,6 +1440,17 @@ mod tests {
                 }),
             ),
             (
+                // strong enough that the boosted mids would make the low end read as "no bass
+                // part" against a mean reference (the song is then not demoted to info)
+                "tonal.boxy",
+                [20.0, 28.0],
+                Box::new(|g| FilterKind::Peaking {
+                    freq_hz: 680.0,
+                    gain_db: g,
+                    q: 0.9,
+                }),
+            ),
+            (
                 "tonal.harsh",
                 [23.0, 29.0],
                 Box::new(|g| FilterKind::Peaking {
@@ -1450,6 +1481,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The "no bass part" reading (which demotes tonal findings to info) takes the lower
+    /// quartile of the reference bands: a huge boost of the mids, itself a finding, barely
+    /// moves it, while
+    /// it moves a mean-based reading by many dB (which once demoted a +18 dB boxiness).
+    #[test]
+    fn a_mid_boost_does_not_hide_the_bass_part() {
+        use mixdown_dsp::biquad::FilterKind;
+        let base = song(20.0);
+        let boosted = eq(
+            &base,
+            FilterKind::Peaking {
+                freq_hz: 680.0,
+                gain_db: 28.0,
+                q: 0.9,
+            },
+        );
+        let (a0, a1) = (
+            FileFacts::measure(&base).analysis,
+            FileFacts::measure(&boosted).analysis,
+        );
+        let robust = r_low_end(&a1).unwrap() - r_low_end(&a0).unwrap();
+        let mean = tone_deviation(&a1, 40.0, 100.0).unwrap().0
+            - tone_deviation(&a0, 40.0, 100.0).unwrap().0;
+        // the mean reading falls by about as much as the boost lifts the mids; the lower
+        // quartile by a fraction of it
+        assert!(mean < -9.0, "mean reading moved only {mean} dB");
+        assert!(
+            robust > 0.6 * mean,
+            "lower quartile {robust} dB vs mean {mean} dB"
+        );
     }
 
     #[test]
