@@ -1139,9 +1139,9 @@ fn plant(base: &Base, kind: &Kind) -> Planting {
                 *v *= s;
             }
             let c0 = pearson(&b.channels[0], &b.channels[1]);
-            // the planted file's own figures (plain sample sums: no K-weighting, no gate)
+            // the planted file's own figures (correlation from plain sample sums; the mono loss as BS.1770 loudness)
             let c = pearson(&buf.channels[0], &buf.channels[1]);
-            let loss = mono_loss(&buf.channels[0], &buf.channels[1]);
+            let loss = mono_loss(&buf.channels[0], &buf.channels[1], buf.sample_rate);
             let es = vec![
                 Expect::new(
                     "stereo.phase",
@@ -1485,16 +1485,19 @@ fn pearson(a: &[f32], b: &[f32]) -> f64 {
     ab / (aa * bb).sqrt().max(1e-30)
 }
 
-/// Stereo energy over the mono fold-down's ((L+R)/2), less the 3.01 dB identical channels
-/// lose, dB (plain sums).
-fn mono_loss(l: &[f32], r: &[f32]) -> f64 {
-    let (mut st, mut mono) = (0.0f64, 0.0f64);
-    for (&x, &y) in l.iter().zip(r) {
-        let (x, y) = (f64::from(x), f64::from(y));
-        st += x * x + y * y;
-        mono += 0.25 * (x + y) * (x + y);
+/// Loudness lost in the mono fold-down ((L+R)/2), less the 3.01 dB identical channels lose,
+/// LU: BS.1770 loudness of each (K-weighted and gated, as a listener's loudness), so the
+/// planting's strength is judged in the terms the finding states it.
+fn mono_loss(l: &[f32], r: &[f32], sr: u32) -> f64 {
+    use mixdown_dsp::loudness::Loudness;
+    let mono: Vec<f32> = l.iter().zip(r).map(|(a, b)| 0.5 * (a + b)).collect();
+    let st = Loudness::measure(&[l, r], sr).integrated_lufs;
+    let m = Loudness::measure(&[&mono], sr).integrated_lufs;
+    match (st, m) {
+        (Some(s), Some(m)) => s - m - 3.0103,
+        (Some(_), None) => 60.0,
+        _ => 0.0,
     }
-    10.0 * (st / (2.0 * mono).max(1e-30)).log10()
 }
 
 fn map(buf: &mut AudioBuffer, f: impl Fn(f32) -> f32) {
