@@ -28,7 +28,7 @@ use mixdown_core::diagnose::noise::{
     CLICK_CLEAR_DB, CLICK_TOWER_DB, DC_PROBLEM_PERCENT, DC_WARNING_PERCENT, HISS_BELOW_MUSIC_DB,
     HISS_PROBLEM_DBFS, HISS_WARNING_DBFS, HUM_MASKED_DB, HUM_PROBLEM_DBFS, HUM_WARNING_DBFS,
 };
-use mixdown_core::diagnose::reverb::{WASH_DECAY_S, WASH_TAIL_SHARE};
+use mixdown_core::diagnose::reverb::{add_decaying_noise_reverb, WASH_DECAY_S, WASH_TAIL_SHARE};
 use mixdown_core::diagnose::{
     diagnose_file, Diagnosis, Finding, JudgeAs, Options, Severity, TimeRange,
 };
@@ -39,7 +39,6 @@ use mixdown_core::dsp::rng::Rng;
 use mixdown_core::io::decode::decode_file;
 use mixdown_core::AudioBuffer;
 use rayon::prelude::*;
-use realfft::RealFftPlanner;
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
@@ -1344,40 +1343,34 @@ fn plant(base: &Base, kind: &Kind) -> Planting {
             let shape = [0.6, 1.0, -0.5];
             let mut times = Vec::new();
             let mut clear = Vec::new();
-            let around = (0.02 * sr) as usize;
+            // mean power of the base over frames a..z, of the signal or of its first difference
+            let power = |a: usize, z: usize, diff: bool| -> f64 {
+                let (a, z) = (a.max(1), z.min(b.frames()));
+                let mut s = 0.0;
+                for c in &b.channels {
+                    for k in a..z {
+                        let v = if diff { c[k] - c[k - 1] } else { c[k] };
+                        s += f64::from(v) * f64::from(v);
+                    }
+                }
+                s / ((z.saturating_sub(a)) * b.num_channels()).max(1) as f64
+            };
+            let ms = |x: f64| (x * sr / 1000.0) as usize;
             for k in 0..8 {
                 let t = 1.5 + (dur - 3.0) * (k as f64 + 0.5) / 8.0 + 0.0137 * k as f64;
                 let i = (t * sr) as usize;
-                let (a, z) = (i.saturating_sub(around), (i + around).min(b.frames()));
-                let p: f64 = b
-                    .channels
-                    .iter()
-                    .flat_map(|c| c[a..z].iter())
-                    .map(|&v| f64::from(v) * f64::from(v))
-                    .sum::<f64>()
-                    / ((z - a) * b.num_channels()).max(1) as f64;
+                let p = power(i.saturating_sub(ms(20.0)), i + ms(20.0), false);
                 let above = db(amp) - 10.0 * p.max(1e-30).log10();
                 // a click just before a note is masked by it unless it towers over the note
                 // (the level or the treble 1.5-20 ms after at least 6 dB over the 20 ms before)
-                let power = |a: usize, z: usize, diff: bool| -> f64 {
-                    let (a, z) = (a.max(1), z.min(b.frames()));
-                    let mut s = 0.0;
-                    for c in &b.channels {
-                        for k in a..z {
-                            let v = if diff { c[k] - c[k - 1] } else { c[k] };
-                            s += f64::from(v) * f64::from(v);
-                        }
-                    }
-                    s / ((z.saturating_sub(a)) * b.num_channels()).max(1) as f64
-                };
-                let ms = |x: f64| (x * sr / 1000.0) as usize;
                 let (before, after) = (
                     (i.saturating_sub(ms(20.0)), i.saturating_sub(ms(1.0))),
                     (i + ms(1.5), i + ms(20.0)),
                 );
-                let onset = power(after.0, after.1, false) > 4.0 * power(before.0, before.1, false)
+                let next = power(after.0, after.1, false);
+                let onset = next > 4.0 * power(before.0, before.1, false)
                     || power(after.0, after.1, true) > 4.0 * power(before.0, before.1, true);
-                let over_next = db(amp) - 10.0 * power(after.0, after.1, false).max(1e-30).log10();
+                let over_next = db(amp) - 10.0 * next.max(1e-30).log10();
                 let above = if onset {
                     above.min(over_next - (CLICK_TOWER_DB - CLICK_CLEAR_DB))
                 } else {
@@ -1489,7 +1482,6 @@ fn pearson(a: &[f32], b: &[f32]) -> f64 {
 /// LU: BS.1770 loudness of each (K-weighted and gated, as a listener's loudness), so the
 /// planting's strength is judged in the terms the finding states it.
 fn mono_loss(l: &[f32], r: &[f32], sr: u32) -> f64 {
-    use mixdown_dsp::loudness::Loudness;
     let mono: Vec<f32> = l.iter().zip(r).map(|(a, b)| 0.5 * (a + b)).collect();
     let st = Loudness::measure(&[l, r], sr).integrated_lufs;
     let m = Loudness::measure(&[&mono], sr).integrated_lufs;
@@ -1757,48 +1749,14 @@ fn tone_planting(base: &Base, i: usize, strong: bool) -> Planting {
     }
 }
 
-/// `b` plus a reverb of decay time `t60` s (decaying noise) whose return has `wet_db` dB the
-/// energy of the dry signal; the whole convolution (the tail rings out after the song).
+/// `b` plus a reverb of decay time `t60` s (decaying noise, its own for each channel) whose
+/// return has `wet_db` dB the energy of the dry signal; the whole convolution (the tail rings
+/// out after the song).
 fn reverberate(b: &AudioBuffer, t60: f64, wet_db: f64) -> AudioBuffer {
-    let sr = f64::from(b.sample_rate);
-    let n = b.frames();
-    let len = (t60 * 1.1 * sr) as usize;
-    let size = (n + len).next_power_of_two();
-    let mut planner = RealFftPlanner::<f64>::new();
-    let fwd = planner.plan_fft_forward(size);
-    let inv = planner.plan_fft_inverse(size);
-    let channels = b
-        .channels
-        .iter()
-        .enumerate()
-        .map(|(ch, x)| {
-            let mut rng = Rng::new(99 + ch as u64);
-            let mut h = vec![0.0f64; size];
-            let pre = (0.01 * sr) as usize;
-            for (i, v) in h.iter_mut().enumerate().skip(pre).take(len) {
-                *v = rng.gaussian() * (-6.908 * (i - pre) as f64 / (t60 * sr)).exp();
-            }
-            let e: f64 = h.iter().map(|v| v * v).sum();
-            let g = 10f64.powf(wet_db / 20.0) / e.sqrt();
-            let mut xs = vec![0.0f64; size];
-            for (d, &s) in xs.iter_mut().zip(x) {
-                *d = f64::from(s);
-            }
-            let mut hx = fwd.make_output_vec();
-            let mut xx = fwd.make_output_vec();
-            fwd.process(&mut h, &mut hx).expect("fft");
-            fwd.process(&mut xs, &mut xx).expect("fft");
-            for (a, b) in xx.iter_mut().zip(&hx) {
-                *a *= b;
-            }
-            let mut y = inv.make_output_vec();
-            inv.process(&mut xx, &mut y).expect("fft");
-            (0..n + len)
-                .map(|i| x.get(i).copied().unwrap_or(0.0) + (y[i] * g / size as f64) as f32)
-                .collect()
-        })
+    let mut rngs: Vec<Rng> = (0..b.num_channels())
+        .map(|ch| Rng::new(99 + ch as u64))
         .collect();
-    AudioBuffer::from_channels(b.sample_rate, channels)
+    add_decaying_noise_reverb(b, t60, wet_db, &mut |ch| rngs[ch].gaussian(), true)
 }
 
 // -------------------------------------------------------------------------------------------

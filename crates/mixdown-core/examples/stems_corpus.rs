@@ -14,6 +14,7 @@
 //!
 //! `cargo run --release -p mixdown-core --example stems_corpus`
 
+use mixdown_core::diagnose::reverb::add_decaying_noise_reverb;
 use mixdown_core::diagnose::stems::{check_stems, StemsDiagnosis, LOOSE_REFERENCE_LU};
 use mixdown_core::diagnose::Severity;
 use mixdown_core::dsp::rng::Rng;
@@ -22,7 +23,6 @@ use mixdown_core::io::encode::{write_file, EncodeSpec, FileFormat, SampleFormat}
 use mixdown_core::io::resample::resample;
 use mixdown_core::mix::organise::load_folder;
 use mixdown_core::AudioBuffer;
-use realfft::RealFftPlanner;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -400,45 +400,8 @@ fn plants(stems: &Stems, d: &StemsDiagnosis) -> Vec<(String, String, String, Ste
 /// `b` plus a reverb of decay time `t60` s (decaying noise) whose return has `wet_db` dB the
 /// energy of the dry signal; the same length.
 fn reverberate(b: &AudioBuffer, t60: f64, wet_db: f64) -> AudioBuffer {
-    let sr = f64::from(b.sample_rate);
-    let n = b.frames();
-    let len = (t60 * 1.1 * sr) as usize;
-    let size = (n + len).next_power_of_two();
-    let mut planner = RealFftPlanner::<f64>::new();
-    let fwd = planner.plan_fft_forward(size);
-    let inv = planner.plan_fft_inverse(size);
     let mut rng = Rng::new(99);
-    let channels = b
-        .channels
-        .iter()
-        .map(|x| {
-            let mut h = vec![0.0f64; size];
-            let pre = (0.01 * sr) as usize;
-            for (i, v) in h.iter_mut().enumerate().skip(pre).take(len) {
-                *v = rng.gaussian() * (-6.908 * (i - pre) as f64 / (t60 * sr)).exp();
-            }
-            let e: f64 = h.iter().map(|v| v * v).sum();
-            let g = 10f64.powf(wet_db / 20.0) / e.sqrt();
-            let mut xs = vec![0.0f64; size];
-            for (d, &s) in xs.iter_mut().zip(x) {
-                *d = f64::from(s);
-            }
-            let mut hx = fwd.make_output_vec();
-            let mut xx = fwd.make_output_vec();
-            fwd.process(&mut h, &mut hx).expect("fft");
-            fwd.process(&mut xs, &mut xx).expect("fft");
-            for (a, b) in xx.iter_mut().zip(&hx) {
-                *a *= b;
-            }
-            let mut y = inv.make_output_vec();
-            inv.process(&mut xx, &mut y).expect("fft");
-            x.iter()
-                .zip(&y)
-                .map(|(&d, &w)| d + (w * g / size as f64) as f32)
-                .collect()
-        })
-        .collect();
-    AudioBuffer::from_channels(b.sample_rate, channels)
+    add_decaying_noise_reverb(b, t60, wet_db, &mut |_| rng.gaussian(), false)
 }
 
 /// Load and check a 16-stem, 3-minute folder made of one song's stems (each looped to 3

@@ -18,7 +18,7 @@ fn finite_db(x: f64) -> Option<f64> {
     (x.is_finite() && x > 0.0).then(|| 20.0 * x.log10())
 }
 
-/// Measure `buf`'s integrated loudness with the ebur128 crate, and its sample peak.
+/// Measure `buf`'s integrated loudness and sample peak with the ebur128 crate.
 ///
 /// The song is measured in two halves on two threads, and the crate gates the union of their
 /// 400 ms blocks (`loudness_global_multiple`): the first half runs 300 ms past the cut, which
@@ -36,29 +36,28 @@ pub fn ebur128_check(buf: &AudioBuffer) -> CrossCheck {
     // libebur128's 100 ms step, in frames
     let step = (buf.sample_rate as usize + 5) / 10;
     let cut = (n / 2) / step.max(1) * step;
-    let meter = |a: usize, b: usize| -> Option<(EbuR128, f32)> {
+    let meter = |a: usize, b: usize| -> Option<EbuR128> {
         let views: Vec<&[f32]> = buf.channels.iter().map(|c| &c[a..b]).collect();
-        let peak = views
-            .iter()
-            .flat_map(|c| c.iter())
-            .fold(0.0f32, |m, &x| m.max(x.abs()));
-        let mut m = EbuR128::new(ch, buf.sample_rate, Mode::I).ok()?;
+        let mut m = EbuR128::new(ch, buf.sample_rate, Mode::I | Mode::SAMPLE_PEAK).ok()?;
         m.add_frames_planar_f32(&views).ok()?;
-        Some((m, peak))
+        Some(m)
     };
-    let halves = if step > 0 && cut >= 20 * step && cut + 3 * step < n {
+    let parts = if step > 0 && cut >= 20 * step && cut + 3 * step < n {
         let (a, b) = rayon::join(|| meter(0, cut + 3 * step), || meter(cut, n));
         a.zip(b).map(|(a, b)| vec![a, b])
     } else {
         meter(0, n).map(|a| vec![a])
     };
-    let (i, sp) = halves
+    let (i, sp) = parts
         .map(|parts| {
-            let i = EbuR128::loudness_global_multiple(parts.iter().map(|p| &p.0))
+            let i = EbuR128::loudness_global_multiple(parts.iter())
                 .ok()
                 .filter(|v| v.is_finite());
-            let sp = parts.iter().fold(0.0f32, |m, p| m.max(p.1));
-            (i, finite_db(sp as f64))
+            let sp = parts
+                .iter()
+                .flat_map(|m| (0..ch).filter_map(|c| m.sample_peak(c).ok()))
+                .fold(0.0f64, f64::max);
+            (i, finite_db(sp))
         })
         .unwrap_or((None, None));
     CrossCheck {

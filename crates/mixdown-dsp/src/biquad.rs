@@ -696,6 +696,89 @@ fn pair_group(a: &mut [Biquad], b: &mut [Biquad], left: &mut [f32], right: &mut 
     }
 }
 
+/// Up to `M` sections of a stereo chain in SSE2 registers, left in lane 0 and right in lane 1:
+/// per lane exactly [`Biquad::tick`]. Loaded from and stored back to the channels' sections.
+#[cfg(target_arch = "x86_64")]
+struct PairSections<const M: usize> {
+    b0: [std::arch::x86_64::__m128d; M],
+    b1: [std::arch::x86_64::__m128d; M],
+    b2: [std::arch::x86_64::__m128d; M],
+    a1: [std::arch::x86_64::__m128d; M],
+    a2: [std::arch::x86_64::__m128d; M],
+    s1: [std::arch::x86_64::__m128d; M],
+    s2: [std::arch::x86_64::__m128d; M],
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<const M: usize> PairSections<M> {
+    /// The first `min(M, a.len())` sections (`a` left, `b` right; the same coefficients).
+    #[inline(always)]
+    fn load(a: &[Biquad], b: &[Biquad]) -> Self {
+        use std::arch::x86_64::*;
+        // SAFETY (all intrinsics here): SSE2 is part of the x86-64 baseline.
+        let zero = unsafe { _mm_setzero_pd() };
+        let mut p = PairSections {
+            b0: [zero; M],
+            b1: [zero; M],
+            b2: [zero; M],
+            a1: [zero; M],
+            a2: [zero; M],
+            s1: [zero; M],
+            s2: [zero; M],
+        };
+        for (k, (x, y)) in a.iter().zip(b).take(M).enumerate() {
+            let c = &x.c;
+            unsafe {
+                p.b0[k] = _mm_set1_pd(c.b0);
+                p.b1[k] = _mm_set1_pd(c.b1);
+                p.b2[k] = _mm_set1_pd(c.b2);
+                p.a1[k] = _mm_set1_pd(c.a1);
+                p.a2[k] = _mm_set1_pd(c.a2);
+                p.s1[k] = _mm_set_pd(y.s1, x.s1);
+                p.s2[k] = _mm_set_pd(y.s2, x.s2);
+            }
+        }
+        p
+    }
+
+    /// One frame through the first `n` sections (`n <= M`).
+    #[inline(always)]
+    fn run(&mut self, mut v: std::arch::x86_64::__m128d, n: usize) -> std::arch::x86_64::__m128d {
+        use std::arch::x86_64::*;
+        for k in 0..n {
+            // SAFETY: SSE2 is part of the x86-64 baseline.
+            unsafe {
+                let out = _mm_add_pd(_mm_mul_pd(self.b0[k], v), self.s1[k]);
+                self.s1[k] = _mm_add_pd(
+                    _mm_sub_pd(_mm_mul_pd(self.b1[k], v), _mm_mul_pd(self.a1[k], out)),
+                    self.s2[k],
+                );
+                self.s2[k] = _mm_sub_pd(_mm_mul_pd(self.b2[k], v), _mm_mul_pd(self.a2[k], out));
+                v = out;
+            }
+        }
+        v
+    }
+
+    /// The states back into the sections they were loaded from.
+    #[inline(always)]
+    fn store(&self, a: &mut [Biquad], b: &mut [Biquad]) {
+        for (k, (x, y)) in a.iter_mut().zip(b.iter_mut()).take(M).enumerate() {
+            (x.s1, y.s1) = lanes(self.s1[k]);
+            (x.s2, y.s2) = lanes(self.s2[k]);
+        }
+    }
+}
+
+/// The two lanes of an SSE2 register.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn lanes(v: std::arch::x86_64::__m128d) -> (f64, f64) {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of the x86-64 baseline.
+    unsafe { (_mm_cvtsd_f64(v), _mm_cvtsd_f64(_mm_unpackhi_pd(v, v))) }
+}
+
 /// [`pair_group_sse2`] for a chain of exactly `M` sections: the same operations per lane in
 /// the same order (so the same bits).
 #[cfg(target_arch = "x86_64")]
@@ -708,48 +791,13 @@ fn pair_fixed<const M: usize>(
 ) {
     use std::arch::x86_64::*;
     let (a, b) = (&mut a[..M], &mut b[..M]);
-    let zero = _mm_setzero_pd();
-    let mut b0 = [zero; M];
-    let mut b1 = [zero; M];
-    let mut b2 = [zero; M];
-    let mut a1 = [zero; M];
-    let mut a2 = [zero; M];
-    let mut s1 = [zero; M];
-    let mut s2 = [zero; M];
-    for k in 0..M {
-        let c = &a[k].c;
-        b0[k] = _mm_set1_pd(c.b0);
-        b1[k] = _mm_set1_pd(c.b1);
-        b2[k] = _mm_set1_pd(c.b2);
-        a1[k] = _mm_set1_pd(c.a1);
-        a2[k] = _mm_set1_pd(c.a2);
-        s1[k] = _mm_set_pd(b[k].s1, a[k].s1);
-        s2[k] = _mm_set_pd(b[k].s2, a[k].s2);
-    }
+    let mut p = PairSections::<M>::load(a, b);
     for (x, y) in left.iter_mut().zip(right.iter_mut()) {
-        let mut v = _mm_set_pd(f64::from(*y), f64::from(*x));
-        for k in 0..M {
-            let out = _mm_add_pd(_mm_mul_pd(b0[k], v), s1[k]);
-            s1[k] = _mm_add_pd(
-                _mm_sub_pd(_mm_mul_pd(b1[k], v), _mm_mul_pd(a1[k], out)),
-                s2[k],
-            );
-            s2[k] = _mm_sub_pd(_mm_mul_pd(b2[k], v), _mm_mul_pd(a2[k], out));
-            v = out;
-        }
-        *x = _mm_cvtsd_f64(v) as f32;
-        *y = _mm_cvtsd_f64(_mm_unpackhi_pd(v, v)) as f32;
+        let (l, r) = lanes(p.run(_mm_set_pd(f64::from(*y), f64::from(*x)), M));
+        *x = l as f32;
+        *y = r as f32;
     }
-    for k in 0..M {
-        (a[k].s1, b[k].s1) = (
-            _mm_cvtsd_f64(s1[k]),
-            _mm_cvtsd_f64(_mm_unpackhi_pd(s1[k], s1[k])),
-        );
-        (a[k].s2, b[k].s2) = (
-            _mm_cvtsd_f64(s2[k]),
-            _mm_cvtsd_f64(_mm_unpackhi_pd(s2[k], s2[k])),
-        );
-    }
+    p.store(a, b);
 }
 
 /// The one-section filter that [`pair_fixed_tapped`] runs on the chain's output.
@@ -774,64 +822,26 @@ fn pair_fixed_tapped<const M: usize>(
 ) {
     use std::arch::x86_64::*;
     let (a, b) = (&mut a[..M], &mut b[..M]);
-    let zero = _mm_setzero_pd();
-    let mut b0 = [zero; M];
-    let mut b1 = [zero; M];
-    let mut b2 = [zero; M];
-    let mut a1 = [zero; M];
-    let mut a2 = [zero; M];
-    let mut s1 = [zero; M];
-    let mut s2 = [zero; M];
-    for k in 0..M {
-        let c = &a[k].c;
-        b0[k] = _mm_set1_pd(c.b0);
-        b1[k] = _mm_set1_pd(c.b1);
-        b2[k] = _mm_set1_pd(c.b2);
-        a1[k] = _mm_set1_pd(c.a1);
-        a2[k] = _mm_set1_pd(c.a2);
-        s1[k] = _mm_set_pd(b[k].s1, a[k].s1);
-        s2[k] = _mm_set_pd(b[k].s2, a[k].s2);
-    }
-    let tc = &tap.a.c;
-    let (tb0, tb1, tb2) = (_mm_set1_pd(tc.b0), _mm_set1_pd(tc.b1), _mm_set1_pd(tc.b2));
-    let (ta1, ta2) = (_mm_set1_pd(tc.a1), _mm_set1_pd(tc.a2));
-    let mut ts1 = _mm_set_pd(tap.b.s1, tap.a.s1);
-    let mut ts2 = _mm_set_pd(tap.b.s2, tap.a.s2);
-    let lo = |v: __m128d| _mm_cvtsd_f64(v);
-    let hi = |v: __m128d| _mm_cvtsd_f64(_mm_unpackhi_pd(v, v));
+    let mut p = PairSections::<M>::load(a, b);
+    let (ta, tb) = (std::slice::from_mut(tap.a), std::slice::from_mut(tap.b));
+    let mut t = PairSections::<1>::load(ta, tb);
     for (((x, y), tx), ty) in left
         .iter_mut()
         .zip(right.iter_mut())
         .zip(tap.left.iter_mut())
         .zip(tap.right.iter_mut())
     {
-        let mut v = _mm_set_pd(f64::from(*y), f64::from(*x));
-        for k in 0..M {
-            let out = _mm_add_pd(_mm_mul_pd(b0[k], v), s1[k]);
-            s1[k] = _mm_add_pd(
-                _mm_sub_pd(_mm_mul_pd(b1[k], v), _mm_mul_pd(a1[k], out)),
-                s2[k],
-            );
-            s2[k] = _mm_sub_pd(_mm_mul_pd(b2[k], v), _mm_mul_pd(a2[k], out));
-            v = out;
-        }
-        let (xo, yo) = (lo(v) as f32, hi(v) as f32);
+        let (l, r) = lanes(p.run(_mm_set_pd(f64::from(*y), f64::from(*x)), M));
+        let (xo, yo) = (l as f32, r as f32);
         *x = xo;
         *y = yo;
         // the tap reads the output as stored (f32), as it would from the buffer
-        let w = _mm_set_pd(f64::from(yo), f64::from(xo));
-        let out = _mm_add_pd(_mm_mul_pd(tb0, w), ts1);
-        ts1 = _mm_add_pd(_mm_sub_pd(_mm_mul_pd(tb1, w), _mm_mul_pd(ta1, out)), ts2);
-        ts2 = _mm_sub_pd(_mm_mul_pd(tb2, w), _mm_mul_pd(ta2, out));
-        *tx = lo(out) as f32;
-        *ty = hi(out) as f32;
+        let (tl, tr) = lanes(t.run(_mm_set_pd(f64::from(yo), f64::from(xo)), 1));
+        *tx = tl as f32;
+        *ty = tr as f32;
     }
-    for k in 0..M {
-        (a[k].s1, b[k].s1) = (lo(s1[k]), hi(s1[k]));
-        (a[k].s2, b[k].s2) = (lo(s2[k]), hi(s2[k]));
-    }
-    (tap.a.s1, tap.b.s1) = (lo(ts1), hi(ts1));
-    (tap.a.s2, tap.b.s2) = (lo(ts2), hi(ts2));
+    p.store(a, b);
+    t.store(ta, tb);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -839,50 +849,13 @@ fn pair_fixed_tapped<const M: usize>(
 fn pair_group_sse2(a: &mut [Biquad], b: &mut [Biquad], left: &mut [f32], right: &mut [f32]) {
     use std::arch::x86_64::*;
     let m = a.len().min(PAIR_GROUP);
-    let zero = _mm_setzero_pd();
-    let mut b0 = [zero; PAIR_GROUP];
-    let mut b1 = [zero; PAIR_GROUP];
-    let mut b2 = [zero; PAIR_GROUP];
-    let mut a1 = [zero; PAIR_GROUP];
-    let mut a2 = [zero; PAIR_GROUP];
-    let mut s1 = [zero; PAIR_GROUP];
-    let mut s2 = [zero; PAIR_GROUP];
-    for k in 0..m {
-        let c = &a[k].c;
-        b0[k] = _mm_set1_pd(c.b0);
-        b1[k] = _mm_set1_pd(c.b1);
-        b2[k] = _mm_set1_pd(c.b2);
-        a1[k] = _mm_set1_pd(c.a1);
-        a2[k] = _mm_set1_pd(c.a2);
-        s1[k] = _mm_set_pd(b[k].s1, a[k].s1);
-        s2[k] = _mm_set_pd(b[k].s2, a[k].s2);
-    }
-    let mut o = [0.0f64; 2];
+    let mut p = PairSections::<PAIR_GROUP>::load(a, b);
     for (x, y) in left.iter_mut().zip(right.iter_mut()) {
-        let mut v = _mm_set_pd(f64::from(*y), f64::from(*x));
-        for k in 0..m {
-            let out = _mm_add_pd(_mm_mul_pd(b0[k], v), s1[k]);
-            s1[k] = _mm_add_pd(
-                _mm_sub_pd(_mm_mul_pd(b1[k], v), _mm_mul_pd(a1[k], out)),
-                s2[k],
-            );
-            s2[k] = _mm_sub_pd(_mm_mul_pd(b2[k], v), _mm_mul_pd(a2[k], out));
-            v = out;
-        }
-        // SAFETY: `o` holds two f64, what an unaligned 128-bit store writes
-        unsafe { _mm_storeu_pd(o.as_mut_ptr(), v) };
-        *x = o[0] as f32;
-        *y = o[1] as f32;
+        let (l, r) = lanes(p.run(_mm_set_pd(f64::from(*y), f64::from(*x)), m));
+        *x = l as f32;
+        *y = r as f32;
     }
-    let mut q = [0.0f64; 2];
-    for k in 0..m {
-        // SAFETY: as above
-        unsafe {
-            _mm_storeu_pd(o.as_mut_ptr(), s1[k]);
-            _mm_storeu_pd(q.as_mut_ptr(), s2[k]);
-        }
-        (a[k].s1, b[k].s1, a[k].s2, b[k].s2) = (o[0], o[1], q[0], q[1]);
-    }
+    p.store(a, b);
 }
 
 /// Four mono lanes through the same chain of up to [`PAIR_GROUP`] sections, one lane per f64 of

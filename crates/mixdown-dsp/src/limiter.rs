@@ -218,23 +218,23 @@ pub fn apply_chunk_factors(src: &[f32], dst: &mut [f32], factors: &[f32], chunk:
 
 /// [`apply_chunk_factors`] in place: `buf[i] *= f(i)`.
 pub fn scale_by_chunk_factors(buf: &mut [f32], factors: &[f32], chunk: usize) {
-    let chunk = chunk.max(1);
-    let n = buf.len();
-    for (d, r) in buf.chunks_mut(chunk).zip(ramps(factors, chunk, n)) {
-        for (j, o) in d.iter_mut().enumerate() {
-            *o *= r.at(j);
-        }
-    }
+    map_chunk_gains(buf, factors, chunk, |x, g| x * g);
 }
 
 /// Undo [`scale_by_chunk_factors`]: `buf[i] /= f(i)` (exact up to the rounding of the last
 /// bit; the factors must be positive).
 pub fn unscale_by_chunk_factors(buf: &mut [f32], factors: &[f32], chunk: usize) {
+    map_chunk_gains(buf, factors, chunk, |x, g| x / g);
+}
+
+/// `buf[i] = op(buf[i], f(i))` with `f` of [`apply_chunk_factors`].
+#[inline(always)]
+fn map_chunk_gains(buf: &mut [f32], factors: &[f32], chunk: usize, op: impl Fn(f32, f32) -> f32) {
     let chunk = chunk.max(1);
     let n = buf.len();
     for (d, r) in buf.chunks_mut(chunk).zip(ramps(factors, chunk, n)) {
         for (j, o) in d.iter_mut().enumerate() {
-            *o /= r.at(j);
+            *o = op(*o, r.at(j));
         }
     }
 }

@@ -273,20 +273,9 @@ fn power_sum_pair_sse2(f0: &mut KFilter, f1: &mut KFilter, l: &[f32], r: &[f32])
     let lo = |v: __m128d| _mm_cvtsd_f64(v);
     let hi = |v: __m128d| _mm_cvtsd_f64(_mm_unpackhi_pd(v, v));
     let (s, h) = (&f0.s, &f0.h);
-    let (sb0, sb1, sb2, sa1, sa2) = (
-        _mm_set1_pd(s.b0),
-        _mm_set1_pd(s.b1),
-        _mm_set1_pd(s.b2),
-        _mm_set1_pd(s.a1),
-        _mm_set1_pd(s.a2),
-    );
-    let (hb0, hb1, hb2, ha1, ha2) = (
-        _mm_set1_pd(h.b0),
-        _mm_set1_pd(h.b1),
-        _mm_set1_pd(h.b2),
-        _mm_set1_pd(h.a1),
-        _mm_set1_pd(h.a2),
-    );
+    let c = |v: f64| _mm_set1_pd(v);
+    let (sb0, sb1, sb2, sa1, sa2) = (c(s.b0), c(s.b1), c(s.b2), c(s.a1), c(s.a2));
+    let (hb0, hb1, hb2, ha1, ha2) = (c(h.b0), c(h.b1), c(h.b2), c(h.a1), c(h.a2));
     let (mut x1, mut x2) = (two(f0.x1, f1.x1), two(f0.x2, f1.x2));
     let (mut y1, mut y2) = (two(f0.y1, f1.y1), two(f0.y2, f1.y2));
     let (mut z1, mut z2) = (two(f0.z1, f1.z1), two(f0.z2, f1.z2));

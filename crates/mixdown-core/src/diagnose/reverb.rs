@@ -308,6 +308,62 @@ pub fn estimate(buf: &AudioBuffer) -> ReverbEstimate {
     out
 }
 
+/// `b` plus a synthetic reverb of known decay, for evaluating [`estimate`] (the tests and the
+/// corpus evaluations plant it): exponentially decaying noise of decay time `t60` s, starting
+/// 10 ms after the sound and 1.1 × `t60` long, whose return has `wet_db` dB the energy of the
+/// dry signal. `noise(channel)` draws that channel's next noise sample. With `ring_out` the
+/// result runs on for the tail after the song; otherwise it keeps the song's length.
+pub fn add_decaying_noise_reverb(
+    b: &AudioBuffer,
+    t60: f64,
+    wet_db: f64,
+    noise: &mut dyn FnMut(usize) -> f64,
+    ring_out: bool,
+) -> AudioBuffer {
+    let sr = f64::from(b.sample_rate);
+    let n = b.frames();
+    let len = (t60 * 1.1 * sr) as usize;
+    let size = (n + len).next_power_of_two();
+    let mut planner = RealFftPlanner::<f64>::new();
+    let fwd = planner.plan_fft_forward(size);
+    let inv = planner.plan_fft_inverse(size);
+    let out_len = if ring_out { n + len } else { n };
+    let channels = b
+        .channels
+        .iter()
+        .enumerate()
+        .map(|(ch, x)| {
+            let mut h = vec![0.0f64; size];
+            let pre = (0.01 * sr) as usize;
+            for (i, v) in h.iter_mut().enumerate().skip(pre).take(len) {
+                *v = noise(ch) * (-6.908 * (i - pre) as f64 / (t60 * sr)).exp();
+            }
+            let e: f64 = h.iter().map(|v| v * v).sum();
+            let g = 10f64.powf(wet_db / 20.0) / e.sqrt();
+            let mut xs = vec![0.0f64; size];
+            for (d, &s) in xs.iter_mut().zip(x) {
+                *d = f64::from(s);
+            }
+            let mut hx = fwd.make_output_vec();
+            let mut xx = fwd.make_output_vec();
+            fwd.process(&mut h, &mut hx)
+                .expect("FFT sizes match their plan");
+            fwd.process(&mut xs, &mut xx)
+                .expect("FFT sizes match their plan");
+            for (a, b) in xx.iter_mut().zip(&hx) {
+                *a *= b;
+            }
+            let mut y = inv.make_output_vec();
+            inv.process(&mut xx, &mut y)
+                .expect("FFT sizes match their plan");
+            (0..out_len)
+                .map(|i| x.get(i).copied().unwrap_or(0.0) + (y[i] * g / size as f64) as f32)
+                .collect()
+        })
+        .collect();
+    AudioBuffer::from_channels(b.sample_rate, channels)
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }

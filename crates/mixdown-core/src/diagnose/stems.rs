@@ -1931,7 +1931,8 @@ mod tests {
             .collect()
     }
 
-    fn check(stems: &Stems) -> StemsDiagnosis {
+    /// The stems written as a folder of float WAVs and loaded back as `mixdown analyze` would.
+    fn loaded(stems: &Stems) -> (Vec<AudioBuffer>, Organisation) {
         let dir = tempfile::tempdir().expect("temp dir");
         let spec = EncodeSpec {
             format: FileFormat::Wav,
@@ -1942,7 +1943,11 @@ mod tests {
         for (name, b) in stems {
             write_file(&dir.path().join(format!("{name}.wav")), b, &spec).expect("write");
         }
-        let (audio, org) = load_folder(dir.path(), &|_, _| {}).expect("load");
+        load_folder(dir.path(), &|_, _| {}).expect("load")
+    }
+
+    fn check(stems: &Stems) -> StemsDiagnosis {
+        let (audio, org) = loaded(stems);
         check_stems(&org, &audio)
     }
 
@@ -2482,18 +2487,7 @@ mod tests {
 
     #[test]
     fn the_sum_places_mono_stems_at_minus_3_db_a_side() {
-        let s = clean();
-        let dir = tempfile::tempdir().unwrap();
-        let spec = EncodeSpec {
-            format: FileFormat::Wav,
-            sample_format: SampleFormat::Float32,
-            dither: false,
-            dither_seed: 0,
-        };
-        for (name, b) in &s {
-            write_file(&dir.path().join(format!("{name}.wav")), b, &spec).unwrap();
-        }
-        let (audio, org) = load_folder(dir.path(), &|_, _| {}).unwrap();
+        let (audio, org) = loaded(&clean());
         let sum = sum_stems(&org, &audio);
         assert_eq!(sum.num_channels(), 2);
         assert_eq!(sum.frames(), org.frames);
@@ -2516,18 +2510,7 @@ mod tests {
         assert_eq!(d.tracks.len(), 1);
         // all silent, NaN samples, empty buffers, a short folder (given directly: load_folder
         // refuses them)
-        let s = clean();
-        let dir = tempfile::tempdir().unwrap();
-        let spec = EncodeSpec {
-            format: FileFormat::Wav,
-            sample_format: SampleFormat::Float32,
-            dither: false,
-            dither_seed: 0,
-        };
-        for (name, b) in &s {
-            write_file(&dir.path().join(format!("{name}.wav")), b, &spec).unwrap();
-        }
-        let (audio, org) = load_folder(dir.path(), &|_, _| {}).unwrap();
+        let (audio, org) = loaded(&clean());
         let mut silent_org = org.clone();
         silent_org.stems.iter_mut().for_each(|s| s.silent = true);
         let silent: Vec<AudioBuffer> = audio

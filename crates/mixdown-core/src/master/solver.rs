@@ -48,6 +48,16 @@ pub struct SolveParams {
     pub reference_subblocks: Vec<f64>,
 }
 
+/// How [`solve`] gets the pre-limiter signal back after a round rendered over it.
+enum Undo {
+    /// Nothing was rendered yet.
+    Nothing,
+    /// Divide the round's gain factors out again (all positive).
+    DivideFactors,
+    /// A factor cannot be divided out (zero): a copy taken before rendering.
+    Restore(Vec<Vec<f32>>),
+}
+
 /// The dynamics guard's work.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContourReport {
@@ -586,24 +596,25 @@ pub fn solve(
 
     crate::timing::mark("solver: guard");
     let mut factors = vec![1.0f32; nchunks];
-    // how the signal in `trial.prep.y` was rendered, if it was: the factors to divide out,
-    // or a copy of the pre-limiter signal
-    let mut rendered: Option<Result<Vec<f32>, Vec<Vec<f32>>>> = None;
+    // how to get the pre-limiter signal back after a round has rendered over it
+    let mut undo = Undo::Nothing;
     let mut sol = Solution::default();
     let mut out_sub = Vec::new();
     for round in 1..=6u32 {
-        // 0. back to the pre-limiter signal after an earlier round
-        match rendered.take() {
-            None => {}
-            Some(Ok(f)) => {
+        // 0. back to the pre-limiter signal after an earlier round (`factors` still holds
+        // that round's)
+        match std::mem::replace(&mut undo, Undo::Nothing) {
+            Undo::Nothing => {}
+            Undo::DivideFactors => {
                 use rayon::prelude::*;
+                let factors = &factors;
                 trial
                     .prep
                     .y
                     .par_iter_mut()
-                    .for_each(|c| unscale_by_chunk_factors(c, &f, chunk));
+                    .for_each(|c| unscale_by_chunk_factors(c, factors, chunk));
             }
-            Some(Err(copy)) => trial.prep.y = copy,
+            Undo::Restore(copy) => trial.prep.y = copy,
         }
         // 1. choose the gain
         let mut reached = true;
@@ -651,12 +662,11 @@ pub fn solve(
         }
         {
             use rayon::prelude::*;
-            let divisible = factors.iter().all(|f| f.is_normal() && *f > 0.0);
-            rendered = Some(if divisible {
-                Ok(factors.clone())
+            undo = if factors.iter().all(|f| f.is_normal() && *f > 0.0) {
+                Undo::DivideFactors
             } else {
-                Err(trial.prep.y.clone())
-            });
+                Undo::Restore(trial.prep.y.clone())
+            };
             let factors = &factors;
             trial
                 .prep
