@@ -22,6 +22,7 @@
 //!
 //! `cargo run --release -p mixdown-core --example plant_corpus [CORPUS_DIR]`
 
+use mixdown_core::analysis::percentile;
 use mixdown_core::analysis::{self, Analysis};
 use mixdown_core::diagnose::file::{tone_deviation, FileFacts, NO_BASS_PART_DB, TONE_RULES};
 use mixdown_core::diagnose::noise::{
@@ -370,15 +371,6 @@ fn frame_levels(buf: &AudioBuffer, frame: usize) -> Vec<Option<f64>> {
             }
         })
         .collect()
-}
-
-fn percentile(v: &[f64], p: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    Some(s[((p * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)])
 }
 
 fn db(x: f64) -> f64 {

@@ -49,6 +49,16 @@ impl Analysis {
     }
 }
 
+/// The `p` quantile (0..1) of `v`, the nearest element of its sorted copy; `None` if empty.
+pub fn percentile(v: &[f64], p: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    Some(s[((p * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)])
+}
+
 /// True peak of a buffer (linear) with the detector the limiter uses.
 pub fn true_peak_linear(buf: &AudioBuffer) -> f32 {
     use rayon::prelude::*;

@@ -65,6 +65,7 @@
 //! silent, empty, very short and mono input is handled (fewer things can be measured).
 
 use super::finding::{grade_above, ranges_from_instants, round3, Finding, Severity, TimeRange};
+use crate::analysis::percentile;
 use crate::mix::cleanup::{hum_score, HUM_DOMINANCE_DB, HUM_MIN_SCORE, HUM_PROMINENCE_DB};
 use crate::AudioBuffer;
 use mixdown_dsp::cleanup::hum::HumAnalyser;
@@ -222,15 +223,6 @@ fn db_pow(p: f64) -> f64 {
 
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
-}
-
-fn percentile(v: &[f64], p: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    Some(s[((p * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)])
 }
 
 /// Findings `noise.hiss`, `noise.hum`, `noise.clicks`, `noise.dc_offset` for one file.

@@ -53,6 +53,7 @@
 //! they measure.
 
 use super::finding::{round3, Finding, Severity, TimeRange};
+use crate::analysis::percentile;
 use crate::AudioBuffer;
 use rayon::prelude::*;
 use realfft::RealFftPlanner;
@@ -366,15 +367,6 @@ pub fn add_decaying_noise_reverb(
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
-}
-
-fn percentile(v: &[f64], p: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    Some(s[((p * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)])
 }
 
 /// The channel mean, decimated (triangular anti-alias window) to about 11 kHz or more.

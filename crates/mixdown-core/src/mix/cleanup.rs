@@ -46,6 +46,7 @@
 //! A clean track gets no step at all (its plan says "no clean-up needed") and [`apply`] leaves it
 //! bit for bit as it was.
 
+use crate::analysis::percentile;
 use crate::audio::AudioBuffer;
 use mixdown_dsp::cleanup::dc::{DcBlocker, DcParams};
 use mixdown_dsp::cleanup::denoise::{DenoiseParams, Denoiser};
@@ -267,15 +268,6 @@ fn window_levels(track: &AudioBuffer) -> WindowLevels {
         means: sums.iter().map(|s| s / n.max(1) as f64).collect(),
         non_finite,
     }
-}
-
-fn percentile(v: &[f64], p: f64) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    Some(s[((p * (s.len() - 1) as f64).round() as usize).min(s.len() - 1)])
 }
 
 fn db(p: f64) -> f64 {
