@@ -139,7 +139,17 @@ fn master_help() -> String {
   3. stereo: mono bass below a crossover when the low end is wide; optional width\n\
   4. true-peak limiter (4x oversampled detection, look-ahead, no clipping)\n\
   5. loudness: gain found by measuring after the limiter until the target is met\n\
-  6. TPDF dither to the output bit depth\n";
+  6. TPDF dither to the output bit depth\n\
+\nWith --reference (or --match-file), stage 1 becomes a reference match: a linear-phase\n\
+mid/side EQ that moves the song's long-term spectrum (measured where it is loud) onto the\n\
+reference's, and its width band by band, bounded (+12/-20 dB) and never boosting what the\n\
+song does not have; glue and limiting follow the reference's density, and the loudness\n\
+target is the reference's unless --target/--lufs is given. --match sets how far each part\n\
+goes. Examples:\n\
+  mixdown master song.wav --reference ref.flac -o out.wav\n\
+  mixdown master song.wav -r a.wav -r b.wav --save-match album.toml -o out.wav\n\
+  mixdown master next.wav --match-file album.toml --match tone=0.7,dynamics=0.5 -o next-master.wav\n\
+  mixdown master song.wav -r ref.wav --preview ab/ -o out.wav\n";
     s
 }
 
@@ -201,9 +211,69 @@ struct MasterArgs {
     /// Write a JSON report of every measurement and every choice here.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Match this record: its tone (mid and side), width, dynamics and loudness. Give it more
+    /// than once to match the average of several. Its loudness is the target unless --target
+    /// or --lufs is given; the true-peak ceiling stays (-1 dBTP by default).
+    #[arg(long = "reference", short = 'r', value_name = "FILE")]
+    reference: Vec<PathBuf>,
+    /// How far to match each part, 0 (leave the song as it is) to 1 (all the way), e.g.
+    /// tone=0.7,width=1,dynamics=0.5,loudness=1. Parts not named stay at 1.
+    #[arg(long = "match", value_name = "PARTS")]
+    match_amounts: Option<String>,
+    /// Save the reference's measured profile (tone, width, dynamics, loudness) as a TOML match
+    /// file, to master a whole album toward it with --match-file.
+    #[arg(long = "save-match", value_name = "FILE")]
+    save_match: Option<PathBuf>,
+    /// Match a saved match file instead of a reference recording.
+    #[arg(long = "match-file", value_name = "FILE")]
+    match_file: Option<PathBuf>,
+    /// Write the loudest 30 s of the original and of the master here, at the same loudness,
+    /// for an honest A/B (NAME.original.wav, NAME.master.wav).
+    #[arg(long, value_name = "DIR")]
+    preview: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// The reference part of a master job, checked.
+fn reference_job(a: &MasterArgs) -> Result<Option<master::run::ReferenceJob>, String> {
+    let any = !a.reference.is_empty() || a.match_file.is_some();
+    if !any {
+        for (given, flag) in [
+            (a.match_amounts.is_some(), "--match"),
+            (a.save_match.is_some(), "--save-match"),
+        ] {
+            if given {
+                return Err(format!(
+                    "{flag} needs a reference: add --reference FILE (or --match-file FILE)"
+                ));
+            }
+        }
+        return Ok(None);
+    }
+    if a.match_file.is_some() && !a.reference.is_empty() {
+        return Err(
+            "give either --reference or --match-file, not both (a match file is a measured reference)"
+                .into(),
+        );
+    }
+    if a.match_file.is_some() && a.save_match.is_some() {
+        return Err(
+            "--save-match saves a measured reference; with --match-file it is already saved".into(),
+        );
+    }
+    let amounts = match &a.match_amounts {
+        Some(s) => master::reference::MatchAmounts::parse(s)?,
+        None => Default::default(),
+    };
+    Ok(Some(master::run::ReferenceJob {
+        references: a.reference.clone(),
+        match_file: a.match_file.clone(),
+        save_match: a.save_match.clone(),
+        amounts,
+        target_given: a.chain.target.is_some() || a.chain.lufs.is_some(),
+    }))
 }
 
 #[derive(Args, Debug)]
@@ -276,6 +346,7 @@ pub(crate) fn progress_bar(quiet: bool) -> ProgressBar {
 fn stage_span(stage: &str) -> (f64, f64) {
     match stage {
         "decode" => (0.0, 0.15),
+        "match" => (0.4, 0.45),
         "resample" => (0.15, 0.2),
         "analyse" => (0.2, 0.3),
         "decide" => (0.3, 0.45),
@@ -315,6 +386,8 @@ fn cmd_master(a: MasterArgs) -> Result<(), String> {
         sample_rate: a.sample_rate,
         bit_depth: a.bit_depth,
         diagnose: a.report.is_some(),
+        reference: reference_job(&a)?,
+        preview: a.preview.clone(),
     };
     let pb = progress_bar(a.quiet);
     mixdown_core::timing::mark("start");
@@ -339,6 +412,19 @@ fn cmd_master(a: MasterArgs) -> Result<(), String> {
             a.output.display()
         );
         print!("{}", report.summary());
+        if let Some(p) = &report.preview {
+            println!(
+                "Preview (A/B at {:.1} LUFS, {:.0} s from {}): {}  {}",
+                p.lufs,
+                p.duration_s,
+                master::run::clock(p.start_s),
+                p.original,
+                p.master
+            );
+        }
+        if let Some(m) = &a.save_match {
+            println!("Match file: {}", m.display());
+        }
         if let Some(r) = &a.report {
             println!("Report: {}", r.display());
         }

@@ -50,6 +50,16 @@ impl AudioBuffer {
         }
     }
 
+    /// A copy of frames `start..end` (clamped to the buffer).
+    pub fn slice(&self, start: usize, end: usize) -> AudioBuffer {
+        let n = self.frames();
+        let (a, b) = (start.min(n), end.min(n).max(start.min(n)));
+        AudioBuffer {
+            sample_rate: self.sample_rate,
+            channels: self.channels.iter().map(|c| c[a..b].to_vec()).collect(),
+        }
+    }
+
     pub fn num_channels(&self) -> usize {
         self.channels.len()
     }

@@ -52,6 +52,12 @@ pub struct MasterReport {
     /// as a master, with the playback simulations); present when asked for (`--report`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnosis: Option<MasterDiagnosis>,
+    /// The reference matched (measured, or read from a match file), when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<crate::master::reference::ReferenceProfile>,
+    /// The A/B preview written (`--preview`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<crate::master::preview::Preview>,
 }
 
 /// The diagnosis of a mastering job's input and output.
@@ -142,6 +148,12 @@ impl MasterReport {
                     format!("  {name:<9} off: {why}\n")
                 }
             };
+            if let Some(m) = &c.matching {
+                s += &line("Match", m.enabled, m.summary(), &m.why);
+                for n in &m.notes {
+                    s += &format!("  {:<9} note: {n}\n", "");
+                }
+            }
             let eq_what =
                 c.eq.bands
                     .iter()

@@ -7,6 +7,7 @@ pub mod crossover;
 pub mod deesser;
 pub mod delay;
 pub mod dither;
+pub mod fir;
 pub mod limiter;
 pub mod loudness;
 pub mod meters;

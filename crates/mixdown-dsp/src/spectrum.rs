@@ -64,10 +64,7 @@ pub fn third_octave_and_low_stereo(
 ) -> (BandSpectrum, Option<[f64; 3]>) {
     let n = channels.first().map_or(0, |c| c.len());
     let size = fft_size_for(sample_rate).min(n.next_power_of_two().max(256));
-    let centres: Vec<f64> = third_octave_centres()
-        .into_iter()
-        .filter(|&c| c * 2f64.powf(1.0 / 6.0) < 0.5 * sample_rate as f64)
-        .collect();
+    let centres = centres_for(sample_rate);
     if n == 0 {
         let empty = BandSpectrum {
             level_db: vec![None; centres.len()],
@@ -161,23 +158,7 @@ pub fn third_octave_and_low_stereo(
     } else {
         0.0
     };
-    let level_db = centres
-        .iter()
-        .map(|&c| {
-            let lo = c * 2f64.powf(-1.0 / 6.0);
-            let hi = c * 2f64.powf(1.0 / 6.0);
-            let mut e = 0.0;
-            for (b, &a) in acc.iter().enumerate() {
-                let f = b as f64 * bin_hz;
-                if f >= lo && f < hi {
-                    e += a;
-                }
-            }
-            // 0 dB = mean square 0.5 (full-scale sine)
-            let ms = e * norm;
-            (ms > 1e-20).then(|| 10.0 * (ms / 0.5).log10())
-        })
-        .collect();
+    let level_db = band_levels(&acc, norm, &centres, bin_hz);
     let low = stereo.then_some(low);
     (
         BandSpectrum {
@@ -186,6 +167,144 @@ pub fn third_octave_and_low_stereo(
         },
         low,
     )
+}
+
+/// The bins of a long-term power spectrum summed into bands, dB (0 dB = a full-scale sine).
+/// `norm` turns a bin sum into mean square.
+fn band_levels(acc: &[f64], norm: f64, centres: &[f64], bin_hz: f64) -> Vec<Option<f64>> {
+    centres
+        .iter()
+        .map(|&c| {
+            let lo = c * 2f64.powf(-1.0 / 6.0);
+            let hi = c * 2f64.powf(1.0 / 6.0);
+            let first = (lo / bin_hz).floor() as usize;
+            let e: f64 = acc
+                .iter()
+                .enumerate()
+                .skip(first)
+                .take_while(|(b, _)| (*b as f64 * bin_hz) < hi)
+                .filter(|(b, _)| *b as f64 * bin_hz >= lo)
+                .map(|(_, a)| a)
+                .sum();
+            // 0 dB = mean square 0.5 (full-scale sine)
+            let ms = e * norm;
+            (ms > 1e-20).then(|| 10.0 * (ms / 0.5).log10())
+        })
+        .collect()
+}
+
+/// Bands below 0.45 x the sample rate (their upper edge under Nyquist).
+fn centres_for(sample_rate: u32) -> Vec<f64> {
+    third_octave_centres()
+        .into_iter()
+        .filter(|&c| c * 2f64.powf(1.0 / 6.0) < 0.5 * sample_rate as f64)
+        .collect()
+}
+
+/// Long-term 1/3-octave spectra of the mid (L+R)/2 and the side (L-R)/2 of a song where it
+/// is loud: frames more than `gate_db` under the loudest tenth of the frames (intros, breaks,
+/// fades) are left out. One channel gives the mid alone. At most `max_frames` frames, spread
+/// evenly (deterministic). Levels as in [`third_octave`].
+pub fn mid_side_third_octave(
+    left: &[f32],
+    right: Option<&[f32]>,
+    sample_rate: u32,
+    max_frames: usize,
+    gate_db: f64,
+) -> (BandSpectrum, Option<BandSpectrum>) {
+    let n = left.len();
+    let size = fft_size_for(sample_rate).min(n.next_power_of_two().max(256));
+    let centres = centres_for(sample_rate);
+    let frames_total = if n > size {
+        (n - size) / (size / 2) + 1
+    } else {
+        1
+    };
+    let frames = frames_total.min(max_frames.max(1));
+    let start_of = |f: usize| {
+        if frames == frames_total {
+            f * (size / 2)
+        } else {
+            (f as f64 * (n.saturating_sub(size)) as f64 / (frames - 1).max(1) as f64) as usize
+        }
+    };
+    let sample = |i: usize| -> (f32, f32) {
+        let l = left.get(i).copied().unwrap_or(0.0);
+        match right {
+            Some(r) => {
+                let r = r.get(i).copied().unwrap_or(0.0);
+                (0.5 * (l + r), 0.5 * (l - r))
+            }
+            None => (l, 0.0),
+        }
+    };
+    let window: Vec<f32> = (0..size)
+        .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / size as f64).cos()) as f32)
+        .collect();
+    let win_power: f64 = window.iter().map(|&w| (w as f64) * (w as f64)).sum();
+    // the gate, on each frame's windowed energy (mid plus side)
+    let power: Vec<f64> = (0..frames)
+        .map(|f| {
+            let s = start_of(f);
+            (0..size)
+                .map(|i| {
+                    let (m, d) = sample(s + i);
+                    let w = window[i] as f64;
+                    (m as f64 * w).powi(2) + (d as f64 * w).powi(2)
+                })
+                .sum()
+        })
+        .collect();
+    let mut sorted: Vec<f64> = power.iter().copied().filter(|&p| p > 0.0).collect();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let loud = sorted
+        .get(((sorted.len().saturating_sub(1)) as f64 * 0.9).round() as usize)
+        .copied()
+        .unwrap_or(0.0);
+    let floor = loud * 10f64.powf(-gate_db / 10.0);
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(size);
+    let (mut inm, mut ins) = (fft.make_input_vec(), fft.make_input_vec());
+    let mut out = fft.make_output_vec();
+    let mut scratch = fft.make_scratch_vec();
+    let bins = size / 2 + 1;
+    let mut acc_m = vec![0.0f64; bins];
+    let mut acc_s = vec![0.0f64; bins];
+    let mut used = 0usize;
+    for (f, &p) in power.iter().enumerate() {
+        if !(p > 0.0 && p >= floor) {
+            continue;
+        }
+        let s = start_of(f);
+        for i in 0..size {
+            let (m, d) = sample(s + i);
+            inm[i] = m * window[i];
+            ins[i] = d * window[i];
+        }
+        for (x, acc) in [(&mut inm, &mut acc_m), (&mut ins, &mut acc_s)] {
+            fft.process_with_scratch(x, &mut out, &mut scratch)
+                .expect("fft sizes match");
+            for (a, c) in acc.iter_mut().zip(&out) {
+                *a += (c.re as f64).powi(2) + (c.im as f64).powi(2);
+            }
+        }
+        used += 1;
+    }
+    let norm = if used > 0 {
+        2.0 / (used as f64 * size as f64 * win_power)
+    } else {
+        0.0
+    };
+    let bin_hz = sample_rate as f64 / size as f64;
+    let mid = BandSpectrum {
+        level_db: band_levels(&acc_m, norm, &centres, bin_hz),
+        centres_hz: centres.clone(),
+    };
+    let side = right.map(|_| BandSpectrum {
+        level_db: band_levels(&acc_s, norm, &centres, bin_hz),
+        centres_hz: centres,
+    });
+    (mid, side)
 }
 
 #[cfg(test)]

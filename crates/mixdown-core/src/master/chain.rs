@@ -22,6 +22,10 @@ pub struct MasterChain {
     pub loudness: LoudnessStage,
     /// 6. dither and quantise
     pub dither: DitherStage,
+    /// The reference match (mid/side EQ toward a reference), played before the EQ; only
+    /// with `--reference` or `--match-file`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matching: Option<super::reference::MatchStage>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 //! a [`MasterChain`]. Every choice carries its reason.
 
 use super::chain::*;
+use super::reference::{self, MatchAmounts, ReferenceProfile};
 use super::tonal::{self, TonalLimits};
 use crate::analysis::Analysis;
 use crate::audio::AudioBuffer;
@@ -30,6 +31,17 @@ pub struct MasterOptions {
     pub max_limiting_lu: f64,
     /// Output bit depth (None for float output).
     pub output_bits: Option<u32>,
+    /// Match a reference instead of the target curve (`--reference`, `--match-file`).
+    pub reference: Option<ReferenceMatch>,
+}
+
+/// A reference to match, how far, and whether the loudness target was given by the user
+/// (otherwise the reference's loudness is the target).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReferenceMatch {
+    pub profile: ReferenceProfile,
+    pub amounts: MatchAmounts,
+    pub target_given: bool,
 }
 
 impl MasterOptions {
@@ -46,6 +58,7 @@ impl MasterOptions {
             width: 1.0,
             max_limiting_lu: DEFAULT_MAX_LIMITING_LU,
             output_bits: Some(24),
+            reference: None,
         }
     }
 }
@@ -375,17 +388,33 @@ fn decide_limiter(an: &Analysis, opts: &MasterOptions) -> LimiterStage {
 
 /// Decide the whole chain. `buf` is the input (read only: the glue guard renders trials from it).
 pub fn decide(buf: &AudioBuffer, an: &Analysis, opts: &MasterOptions) -> MasterChain {
+    if let Some(rm) = &opts.reference {
+        return decide_matched(buf, an, opts, rm);
+    }
     let eq = decide_eq(an, opts);
     let glue = decide_glue(buf, an, opts);
     let stereo = decide_stereo(an, opts);
     let limiter = decide_limiter(an, opts);
+    assemble(opts.target.clone(), opts, eq, glue, stereo, limiter, None)
+}
+
+/// The loudness and dither stages, and the chain put together.
+fn assemble(
+    target: Target,
+    opts: &MasterOptions,
+    eq: EqStage,
+    glue: GlueStage,
+    stereo: StereoStage,
+    limiter: LimiterStage,
+    matching: Option<reference::MatchStage>,
+) -> MasterChain {
     let loudness = LoudnessStage {
         enabled: opts.loudness,
         gain_db: if opts.loudness { None } else { Some(0.0) },
         why: if opts.loudness {
             format!(
                 "gain found by measuring after the limiter until the output reads {:.1} LUFS",
-                opts.target.lufs
+                target.lufs
             )
         } else {
             "switched off (--no-loudness): no gain change".into()
@@ -404,12 +433,172 @@ pub fn decide(buf: &AudioBuffer, an: &Analysis, opts: &MasterOptions) -> MasterC
         },
     };
     MasterChain {
-        target: opts.target.clone(),
+        target,
         eq,
         glue,
         stereo,
         limiter,
         loudness,
         dither,
+        matching,
+    }
+}
+
+/// Most limiting the reference match may ask for, LU.
+pub const MATCH_MAX_LIMITING_LU: f64 = 12.0;
+
+/// The chain when matching a reference: the match EQ instead of the target curve; glue and
+/// limiting as dense as the reference (by the dynamics amount); the reference's loudness
+/// (by the loudness amount) unless the user gave a target.
+fn decide_matched(
+    buf: &AudioBuffer,
+    an: &Analysis,
+    opts: &MasterOptions,
+    rm: &ReferenceMatch,
+) -> MasterChain {
+    let r = &rm.profile;
+    let am = rm.amounts;
+    let song_lufs = an.loudness.integrated_lufs.unwrap_or(r.integrated_lufs);
+    let target = if rm.target_given {
+        opts.target.clone()
+    } else {
+        let lufs = song_lufs + am.loudness * (r.integrated_lufs - song_lufs);
+        Target {
+            name: "reference".into(),
+            lufs: (lufs * 10.0).round() / 10.0,
+            true_peak_dbtp: opts.target.true_peak_dbtp,
+        }
+    };
+    let mut o = opts.clone();
+    o.target = target.clone();
+    // the match replaces the target curve; a DC offset is still removed
+    o.eq_amount = 0.0;
+    let mut eq = decide_eq(an, &o);
+    if eq.enabled {
+        eq.why = format!(
+            "a 10 Hz high-pass removes the DC offset ({:.0} dBFS); the tone is the reference match's",
+            20.0 * an.levels.dc_offset.iter().fold(0.0f64, |m, v| m.max(v.abs())).log10()
+        );
+    } else {
+        eq.why = "the reference match sets the tone (stage 0)".into();
+    }
+    let matching = if opts.eq || am.width > 0.0 {
+        let mut a = am;
+        if !opts.eq {
+            a.tone = 0.0;
+        }
+        reference::mid_side_spectra(buf).map(|s| reference::decide_match(&s, r, a))
+    } else {
+        None
+    };
+    // dynamics: glue toward the reference's loudness range, limiting toward its density
+    let song_lra = an.loudness.loudness_range_lu;
+    let target_lra = match (song_lra, r.loudness_range_lu) {
+        (Some(s), Some(rl)) => Some(s - am.dynamics * (s - rl).max(0.0)),
+        (s, _) => s,
+    };
+    let glue = decide_matched_glue(buf, an, &o, target_lra, r);
+    let mut stereo = decide_stereo(an, &o);
+    if stereo.enabled && opts.mono_bass_hz.is_none() {
+        // the reference's own low-end width is matched by the side curve
+        stereo = StereoStage {
+            enabled: (opts.width - 1.0).abs() > 1e-6,
+            mono_below_hz: None,
+            width: opts.width,
+            why: if (opts.width - 1.0).abs() > 1e-6 {
+                format!(
+                    "width {:.2}x as asked, on top of the reference match",
+                    opts.width
+                )
+            } else {
+                "the reference match sets the width (stage 0)".into()
+            },
+        };
+    }
+    let mut limiter = decide_limiter(an, &o);
+    let needed = an
+        .plr_db
+        .map(|plr| plr - (target.true_peak_dbtp - target.lufs))
+        .unwrap_or(0.0);
+    let allowed = (am.dynamics * (needed + 1.0)).min(MATCH_MAX_LIMITING_LU);
+    if allowed > limiter.max_limiting_lu {
+        limiter.max_limiting_lu = (allowed * 10.0).round() / 10.0;
+        limiter.why += &format!(
+            "; up to {:.1} LU of limiting to be as dense as the reference (peak-to-loudness {})",
+            limiter.max_limiting_lu,
+            r.plr_db.map_or("unknown".into(), |p| format!("{p:.1} dB"))
+        );
+    }
+    limiter.lra_floor_lu = target_lra
+        .filter(|&l| l >= 1.0)
+        .map(|l| (KEEP_LRA * l * 100.0).round() / 100.0);
+    assemble(target, &o, eq, glue, stereo, limiter, matching)
+}
+
+/// Glue toward the reference's loudness range: the gentlest setting whose predicted range
+/// comes down to `target_lra` (none when the reference is no denser than the song).
+fn decide_matched_glue(
+    buf: &AudioBuffer,
+    an: &Analysis,
+    opts: &MasterOptions,
+    target_lra: Option<f64>,
+    r: &ReferenceProfile,
+) -> GlueStage {
+    let base = decide_glue(buf, an, &{
+        let mut o = opts.clone();
+        o.glue = false;
+        o
+    });
+    let off = |why: String| GlueStage {
+        enabled: false,
+        params: base.params.clone(),
+        why,
+    };
+    if !opts.glue {
+        return off("switched off (--no-glue)".into());
+    }
+    let (Some(song), Some(want), Some(rl)) = (
+        an.loudness.loudness_range_lu,
+        target_lra,
+        r.loudness_range_lu,
+    ) else {
+        return off("too short to compare its dynamics with the reference's; left alone".into());
+    };
+    if want > song - 0.5 {
+        return off(format!(
+            "the reference's loudness range ({rl:.1} LU) is no smaller than the song's ({song:.1} LU); no glue needed"
+        ));
+    }
+    let levels = detector_levels_db(buf);
+    let mut sorted: Vec<f64> = levels.iter().flatten().copied().collect();
+    if sorted.is_empty() {
+        return off("no programme level to work with".into());
+    }
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let loud = sorted[((sorted.len() - 1) as f64 * 0.95).round() as usize];
+    let mut params = base.params.clone();
+    let mut best: Option<(CompressorParams, f64)> = None;
+    'search: for ratio in [1.5, 2.0, 3.0, 4.0] {
+        for below in [2.0, 4.0, 6.0, 8.0, 10.0, 12.0] {
+            params.ratio = ratio;
+            params.threshold_db = ((loud - below) * 10.0).round() / 10.0;
+            if let Some(lra) = predicted_glue_lra(&levels, &an.loudness_subblocks, &params) {
+                best = Some((params.clone(), lra));
+                if lra <= want + 0.2 {
+                    break 'search;
+                }
+            }
+        }
+    }
+    match best {
+        Some((p, lra)) => GlueStage {
+            enabled: true,
+            why: format!(
+                "{:.1}:1 from {:.1} dBFS: brings the loudness range from {song:.1} toward the reference's {rl:.1} LU (aim {want:.1}, predicted {lra:.1} LU)",
+                p.ratio, p.threshold_db
+            ),
+            params: p,
+        },
+        None => off("no glue setting could be predicted; left alone".into()),
     }
 }

@@ -5,6 +5,8 @@
 
 pub mod chain;
 pub mod decide;
+pub mod preview;
+pub mod reference;
 pub mod render;
 pub mod run;
 pub mod solver;

@@ -1,12 +1,14 @@
 //! The signal path: plays a [`MasterChain`] on a buffer. Makes no decisions.
 
 use super::chain::MasterChain;
+use super::reference::curve_at;
 use super::solver::{self, Solution, SolveParams};
 use crate::audio::AudioBuffer;
 use crate::error::{Error, Result};
 use mixdown_dsp::biquad::{Biquad, FilterChain};
 use mixdown_dsp::compressor::{Compressor, GainReductionStats};
 use mixdown_dsp::crossover::Lr4Crossover;
+use mixdown_dsp::fir::{self, MidSideFir};
 use mixdown_dsp::loudness::KMeter;
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +80,15 @@ pub fn render(
     let sr = input.sample_rate;
     let ch = input.num_channels();
     let n = input.frames();
+    // 0. the reference match: a mid/side linear-phase EQ, in place, delay removed
+    if let Some(m) = chain.matching.as_ref().filter(|m| m.enabled && ch <= 2) {
+        progress("match", 0.0);
+        let taps = fir::taps_for(sr as f64);
+        let mid = fir::design(taps, sr as f64, &|hz| curve_at(&m.bands, |b| b.mid_db, hz));
+        let side = fir::design(taps, sr as f64, &|hz| curve_at(&m.bands, |b| b.side_db, hz));
+        MidSideFir::new(&mid, &side).process(&mut input.channels);
+        progress("match", 1.0);
+    }
     // 1. EQ (one chain for all channels: a stereo pair runs in one vector register), 2. glue,
     // 3. stereo, block by block in place; the loudness meter the solver needs reads each block
     // while it is still in cache.

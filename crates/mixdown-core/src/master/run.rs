@@ -1,7 +1,9 @@
 //! The whole `mixdown master` job: decode, check, analyse, decide, render, verify, encode,
 //! report. The CLI is a thin shell around [`run`].
 
-use super::decide::{decide, MasterOptions};
+use super::decide::{decide, MasterOptions, ReferenceMatch};
+use super::preview;
+use super::reference::{self, MatchAmounts, ReferenceProfile};
 use super::render::render;
 use crate::analysis::{analyse, analyse_with, Analysis, Known};
 use crate::audio::AudioBuffer;
@@ -32,6 +34,74 @@ pub struct MasterJob {
     /// Diagnose the input (as a pre-master mix) and the master (as a master, with the
     /// playback simulations) into the report (`mixdown analyze`'s findings).
     pub diagnose: bool,
+    /// Match a reference (`--reference`, `--match-file`).
+    pub reference: Option<ReferenceJob>,
+    /// Write a loudness-matched A/B of the loudest 30 s here (`--preview DIR`).
+    pub preview: Option<PathBuf>,
+}
+
+/// What to match, from where, and where to save it.
+#[derive(Clone, Debug, Default)]
+pub struct ReferenceJob {
+    /// Reference recordings (averaged when several).
+    pub references: Vec<PathBuf>,
+    /// A saved match to apply instead (`--match-file`).
+    pub match_file: Option<PathBuf>,
+    /// Save the (averaged) reference's profile here (`--save-match`).
+    pub save_match: Option<PathBuf>,
+    pub amounts: MatchAmounts,
+    /// The user gave a loudness target (otherwise the reference's loudness is the target).
+    pub target_given: bool,
+}
+
+/// Measure the references (each decoded and measured on its own thread) or read the match
+/// file, and average.
+fn reference_profile(rj: &ReferenceJob) -> Result<ReferenceProfile> {
+    if let Some(m) = &rj.match_file {
+        let text = std::fs::read_to_string(m).map_err(|e| Error::file(m, io_reason(&e)))?;
+        return ReferenceProfile::from_toml(m, &text);
+    }
+    let profiles: Vec<Result<ReferenceProfile>> = std::thread::scope(|s| {
+        let handles: Vec<_> = rj
+            .references
+            .iter()
+            .map(|p| {
+                s.spawn(move || {
+                    let (buf, _) = decode_file(p)?;
+                    if buf.num_channels() > 2 {
+                        return Err(Error::file(
+                            p,
+                            format!(
+                                "has {} channels; a reference must be mono or stereo",
+                                buf.num_channels()
+                            ),
+                        ));
+                    }
+                    reference::profile(p, &buf)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::audio("measuring a reference failed")))
+            })
+            .collect()
+    });
+    let profiles = profiles.into_iter().collect::<Result<Vec<_>>>()?;
+    reference::average(&profiles).ok_or_else(|| Error::usage("no reference given"))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "does not exist".into(),
+        std::io::ErrorKind::PermissionDenied => "cannot be read (permission denied)".into(),
+        std::io::ErrorKind::InvalidData => {
+            "is not a mixdown match file (it is not text; a recording goes to --reference)".into()
+        }
+        _ => format!("cannot be read ({e})"),
+    }
 }
 
 /// The canonical form of a path that may not exist yet (its folder must).
@@ -152,7 +222,21 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
             "FLAC cannot store 32-bit float; use --bit-depth 16 or 24, or write a .wav",
         ));
     }
-    check_output_path(&job.output, &[&job.input])?;
+    let mut inputs: Vec<&Path> = vec![&job.input];
+    if let Some(rj) = &job.reference {
+        inputs.extend(rj.references.iter().map(|p| p.as_path()));
+        inputs.extend(rj.match_file.iter().map(|p| p.as_path()));
+    }
+    check_output_path(&job.output, &inputs)?;
+    if let Some(m) = job.reference.as_ref().and_then(|r| r.save_match.as_ref()) {
+        check_output_path(m, &inputs)?;
+    }
+    if let Some(d) = &job.preview {
+        if !d.is_dir() {
+            std::fs::create_dir_all(d)
+                .map_err(|e| Error::file(d, format!("cannot create the preview folder ({e})")))?;
+        }
+    }
     if let Some(sr) = job.sample_rate {
         if !(8_000..=192_000).contains(&sr) {
             return Err(Error::usage(format!(
@@ -161,8 +245,22 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
         }
     }
     progress("decode", 0.0);
-    let (mut buf, info) = decode_file(&job.input)?;
+    // the song and the references decode and measure at once
+    let (decoded, profile) = std::thread::scope(|s| {
+        let prof = job
+            .reference
+            .as_ref()
+            .map(|rj| s.spawn(move || reference_profile(rj)));
+        let decoded = decode_file(&job.input);
+        let profile = prof.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(Error::audio("measuring the reference failed")))
+        });
+        (decoded, profile)
+    });
+    let (mut buf, info) = decoded?;
     check_audio(&job.input, &buf)?;
+    let profile = profile.transpose()?;
     progress("decode", 1.0);
     let mut notes = Vec::new();
     if info.lossy {
@@ -196,6 +294,25 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
         SampleFormat::Float32 => None,
         other => Some(other.bits()),
     };
+    if let (Some(p), Some(rj)) = (&profile, &job.reference) {
+        if let Some(m) = &rj.save_match {
+            crate::io::encode::write_text(m, &p.to_toml(), "the match file")?;
+        }
+        if p.true_peak_dbtp
+            .is_some_and(|t| t > options.target.true_peak_dbtp)
+        {
+            notes.push(format!(
+                "the reference peaks at {:+.1} dBTP; the master keeps the {:.1} dBTP ceiling (use --true-peak to change it)",
+                p.true_peak_dbtp.unwrap_or(0.0),
+                options.target.true_peak_dbtp
+            ));
+        }
+        options.reference = Some(ReferenceMatch {
+            profile: p.clone(),
+            amounts: rj.amounts,
+            target_given: rj.target_given,
+        });
+    }
 
     progress("analyse", 0.0);
     let before = analyse(&buf);
@@ -210,6 +327,11 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
         d
     });
     let sr = buf.sample_rate;
+    let excerpt = job
+        .preview
+        .as_ref()
+        .map(|_| preview::loudest_window(&buf, &before.loudness_subblocks));
+    let original = excerpt.map(|(a, b)| buf.slice(a, b));
     let (out, mut outcome) = render(buf, &chain, &before.loudness_subblocks, progress)
         .map_err(|e| e.in_file(&job.input))?;
     // Verify and encode at once: the independent meter runs on its own threads while the
@@ -242,6 +364,17 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
         ));
     }
 
+    let preview = match (&job.preview, excerpt, original) {
+        (Some(dir), Some((a, b)), Some(orig)) => Some(preview::write(
+            dir,
+            &job.input,
+            &orig,
+            &out.slice(a, b),
+            a as f64 / sr as f64,
+            &inputs,
+        )?),
+        _ => None,
+    };
     let diagnosis = input_diagnosis.map(|input| {
         progress("diagnose", 0.0);
         let output = diagnose_output(&out, &after, &job.output);
@@ -273,6 +406,8 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
         render: outcome,
         verdict,
         diagnosis,
+        reference: profile,
+        preview,
     })
 }
 
