@@ -108,15 +108,22 @@ pub struct Known {
     pub loudness_subblocks: Vec<f64>,
     /// True peak, linear, on the same detector.
     pub true_peak: f32,
+    /// Leave the long-term spectrum (and the low end's stereo image, read from its frames)
+    /// out: nobody will read them (a master without a report).
+    pub skip_spectrum: bool,
 }
 
 /// [`analyse`], reusing figures that are already known.
 pub fn analyse_with(buf: &AudioBuffer, known: Option<Known>) -> Analysis {
     let views: Vec<&[f32]> = buf.channels.iter().map(|c| c.as_slice()).collect();
     let sr = buf.sample_rate;
-    let (known_sub, known_tp) = match known {
-        Some(k) => (Some(k.loudness_subblocks), Some(k.true_peak)),
-        None => (None, None),
+    let (known_sub, known_tp, skip_spectrum) = match known {
+        Some(k) => (
+            Some(k.loudness_subblocks),
+            Some(k.true_peak),
+            k.skip_spectrum,
+        ),
+        None => (None, None, false),
     };
     let ((sub, tp), (levels, (stereo, (spectrum, low)))) = rayon::join(
         || {
@@ -132,6 +139,9 @@ pub fn analyse_with(buf: &AudioBuffer, known: Option<Known>) -> Analysis {
                     rayon::join(
                         || (views.len() == 2).then(|| meters::stereo(views[0], views[1])),
                         || {
+                            if skip_spectrum {
+                                return (BandSpectrum::default(), None);
+                            }
                             spectrum::third_octave_and_low_stereo(
                                 &views,
                                 sr,

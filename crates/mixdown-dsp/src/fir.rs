@@ -136,8 +136,8 @@ impl MidSideFir {
     pub fn new(mid: &[f32], side: &[f32]) -> Self {
         assert_eq!(mid.len(), side.len(), "mid and side filters of one length");
         let taps = mid.len();
-        // FFT of four filter lengths: three quarters of each transform is new signal
-        let n = 4 * taps;
+        // FFT of eight filter lengths: seven eighths of each transform is new signal
+        let n = 8 * taps;
         let mut planner = RealFftPlanner::<f32>::new();
         let fwd = planner.plan_fft_forward(n);
         let inv = planner.plan_fft_inverse(n);

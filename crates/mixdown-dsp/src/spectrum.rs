@@ -228,33 +228,97 @@ pub fn mid_side_third_octave(
             (f as f64 * (n.saturating_sub(size)) as f64 / (frames - 1).max(1) as f64) as usize
         }
     };
-    let sample = |i: usize| -> (f32, f32) {
-        let l = left.get(i).copied().unwrap_or(0.0);
-        match right {
-            Some(r) => {
-                let r = r.get(i).copied().unwrap_or(0.0);
-                (0.5 * (l + r), 0.5 * (l - r))
-            }
-            None => (l, 0.0),
-        }
-    };
     let window: Vec<f32> = (0..size)
         .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / size as f64).cos()) as f32)
         .collect();
     let win_power: f64 = window.iter().map(|&w| (w as f64) * (w as f64)).sum();
-    // the gate, on each frame's windowed energy (mid plus side)
-    let power: Vec<f64> = (0..frames)
-        .map(|f| {
-            let s = start_of(f);
-            (0..size)
-                .map(|i| {
-                    let (m, d) = sample(s + i);
-                    let w = window[i] as f64;
-                    (m as f64 * w).powi(2) + (d as f64 * w).powi(2)
-                })
-                .sum()
-        })
-        .collect();
+    let w2: Vec<f32> = window.iter().map(|&w| w * w).collect();
+    // one frame's windowed mid and side (zero past the end)
+    let load = |start: usize, m: &mut [f32], d: &mut [f32]| {
+        let end = (start + size).min(n);
+        let len = end.saturating_sub(start);
+        let l = &left[start.min(end)..end];
+        match right {
+            Some(r) => {
+                let r = &r[start.min(end)..end];
+                for ((((m, d), &l), &r), &w) in
+                    m.iter_mut().zip(d.iter_mut()).zip(l).zip(r).zip(&window)
+                {
+                    *m = 0.5 * (l + r) * w;
+                    *d = 0.5 * (l - r) * w;
+                }
+            }
+            None => {
+                for ((m, &l), &w) in m.iter_mut().zip(l).zip(&window) {
+                    *m = l * w;
+                }
+                d[..len].fill(0.0);
+            }
+        }
+        m[len..].fill(0.0);
+        d[len..].fill(0.0);
+    };
+    // one frame's windowed energy of mid plus side: (l² + r²) / 2 under the window, in
+    // eight f32 lanes (a frame is far too short for f32 sums to drift)
+    let energy = |start: usize| -> f64 {
+        let end = (start + size).min(n);
+        let l = &left[start.min(end)..end];
+        let lane = |x: &[f32], w: &[f32]| -> f64 {
+            let mut acc = [0.0f32; 8];
+            let (xc, wc) = (x.chunks_exact(8), w.chunks_exact(8));
+            let (xr, wr) = (xc.remainder(), wc.remainder());
+            for (a, b) in xc.zip(wc) {
+                for k in 0..8 {
+                    acc[k] += a[k] * a[k] * b[k];
+                }
+            }
+            let tail: f32 = xr.iter().zip(wr).map(|(a, b)| a * a * b).sum();
+            acc.iter().map(|&v| v as f64).sum::<f64>() + tail as f64
+        };
+        let e = lane(l, &w2[..l.len()]);
+        match right {
+            Some(r) => 0.5 * (e + lane(&r[start.min(end)..end], &w2[..l.len()])),
+            None => e,
+        }
+    };
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(size);
+    let bins = size / 2 + 1;
+    // Two halves of the frames on two threads, each in order; the halves' sums are added in
+    // a fixed order, so the result is the same on every run.
+    let run = |frames_range: std::ops::Range<usize>, gate: Option<f64>, power_of: &[f64]| {
+        let (mut inm, mut ins) = (fft.make_input_vec(), fft.make_input_vec());
+        let mut out = fft.make_output_vec();
+        let mut scratch = fft.make_scratch_vec();
+        let mut acc_m = vec![0.0f64; bins];
+        let mut acc_s = vec![0.0f64; bins];
+        let mut power = Vec::new();
+        let mut used = 0usize;
+        for f in frames_range {
+            let Some(floor) = gate else {
+                power.push(energy(start_of(f)));
+                continue;
+            };
+            let p = power_of[f];
+            if !(p > 0.0 && p >= floor) {
+                continue;
+            }
+            load(start_of(f), &mut inm, &mut ins);
+            for (x, acc) in [(&mut inm, &mut acc_m), (&mut ins, &mut acc_s)] {
+                fft.process_with_scratch(x, &mut out, &mut scratch)
+                    .expect("fft sizes match");
+                for (a, c) in acc.iter_mut().zip(&out) {
+                    *a += (c.re as f64).powi(2) + (c.im as f64).powi(2);
+                }
+            }
+            used += 1;
+        }
+        (acc_m, acc_s, used, power)
+    };
+    let half = frames / 2;
+    // pass 1, the gate: each frame's windowed energy (mid plus side)
+    let (a, b) = rayon::join(|| run(0..half, None, &[]), || run(half..frames, None, &[]));
+    let power: Vec<f64> = a.3.into_iter().chain(b.3).collect();
     let mut sorted: Vec<f64> = power.iter().copied().filter(|&p| p > 0.0).collect();
     sorted.sort_by(|a, b| a.total_cmp(b));
     let loud = sorted
@@ -262,34 +326,17 @@ pub fn mid_side_third_octave(
         .copied()
         .unwrap_or(0.0);
     let floor = loud * 10f64.powf(-gate_db / 10.0);
-    let mut planner = RealFftPlanner::<f32>::new();
-    let fft = planner.plan_fft_forward(size);
-    let (mut inm, mut ins) = (fft.make_input_vec(), fft.make_input_vec());
-    let mut out = fft.make_output_vec();
-    let mut scratch = fft.make_scratch_vec();
-    let bins = size / 2 + 1;
-    let mut acc_m = vec![0.0f64; bins];
-    let mut acc_s = vec![0.0f64; bins];
-    let mut used = 0usize;
-    for (f, &p) in power.iter().enumerate() {
-        if !(p > 0.0 && p >= floor) {
-            continue;
-        }
-        let s = start_of(f);
-        for i in 0..size {
-            let (m, d) = sample(s + i);
-            inm[i] = m * window[i];
-            ins[i] = d * window[i];
-        }
-        for (x, acc) in [(&mut inm, &mut acc_m), (&mut ins, &mut acc_s)] {
-            fft.process_with_scratch(x, &mut out, &mut scratch)
-                .expect("fft sizes match");
-            for (a, c) in acc.iter_mut().zip(&out) {
-                *a += (c.re as f64).powi(2) + (c.im as f64).powi(2);
-            }
-        }
-        used += 1;
-    }
+    // pass 2: the spectra of the frames that pass
+    let (a, b) = rayon::join(
+        || run(0..half, Some(floor), &power),
+        || run(half..frames, Some(floor), &power),
+    );
+    let used = a.2 + b.2;
+    let sum = |x: Vec<f64>, y: Vec<f64>| -> Vec<f64> {
+        x.into_iter().zip(y).map(|(p, q)| p + q).collect()
+    };
+    let acc_m = sum(a.0, b.0);
+    let acc_s = sum(a.1, b.1);
     let norm = if used > 0 {
         2.0 / (used as f64 * size as f64 * win_power)
     } else {

@@ -487,7 +487,9 @@ fn decide_matched(
         if !opts.eq {
             a.tone = 0.0;
         }
-        reference::mid_side_spectra(buf).map(|s| reference::decide_match(&s, r, a))
+        let s = reference::mid_side_spectra(buf);
+        crate::timing::mark("song spectra");
+        s.map(|s| reference::decide_match(&s, r, a))
     } else {
         None
     };

@@ -14,11 +14,11 @@
 //! (see `decide`). A profile saves to TOML (`--save-match`) and loads back (`--match-file`),
 //! so a whole album can be matched to the same reference.
 
-use crate::analysis::{subblock_powers, true_peak_linear};
+use crate::analysis::subblock_powers;
 use crate::audio::AudioBuffer;
 use crate::error::{Error, Result};
 use mixdown_dsp::loudness::Loudness;
-use mixdown_dsp::meters::{self, amp_db};
+use mixdown_dsp::meters;
 use mixdown_dsp::spectrum::{mid_side_third_octave, BandSpectrum};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -114,12 +114,13 @@ pub struct ReferenceProfile {
     pub integrated_lufs: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loudness_range_lu: Option<f64>,
+    /// Sample peak minus integrated loudness, dB.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plr_db: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crest_db: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub true_peak_dbtp: Option<f64>,
+    pub sample_peak_dbfs: Option<f64>,
     /// True when at least one source is stereo (the side bands mean something).
     pub stereo: bool,
     pub bands: Vec<ProfileBand>,
@@ -193,13 +194,11 @@ fn check_reference(path: &Path, buf: &AudioBuffer) -> Result<()> {
 pub fn profile(path: &Path, buf: &AudioBuffer) -> Result<ReferenceProfile> {
     check_reference(path, buf)?;
     let views: Vec<&[f32]> = buf.channels.iter().map(|c| c.as_slice()).collect();
-    let ((sub, tp), (levels, spectra)) = rayon::join(
-        || {
-            rayon::join(
-                || subblock_powers(&views, buf.sample_rate),
-                || true_peak_linear(buf),
-            )
-        },
+    // the reference's peak is its sample peak: it only describes the reference's density
+    // (the master's own ceiling is always a true peak), and a 4x true-peak pass would cost
+    // as much as the rest of the profile
+    let (sub, (levels, spectra)) = rayon::join(
+        || subblock_powers(&views, buf.sample_rate),
         || rayon::join(|| meters::levels(&views), || mid_side_spectra(buf)),
     );
     let loud = Loudness::from_subblocks(&sub);
@@ -209,7 +208,7 @@ pub fn profile(path: &Path, buf: &AudioBuffer) -> Result<ReferenceProfile> {
             "is too quiet to measure (nothing above the loudness gate); a reference must be music to match",
         ));
     };
-    let tp_db = amp_db(tp as f64);
+    let peak_db = levels.sample_peak_dbfs;
     let stereo = side.is_some();
     let bands = centres
         .iter()
@@ -228,9 +227,9 @@ pub fn profile(path: &Path, buf: &AudioBuffer) -> Result<ReferenceProfile> {
             .unwrap_or_else(|| path.display().to_string())],
         integrated_lufs: lufs,
         loudness_range_lu: loud.loudness_range_lu,
-        plr_db: tp_db.map(|t| t - lufs),
+        plr_db: peak_db.map(|t| t - lufs),
         crest_db: levels.crest_db,
-        true_peak_dbtp: tp_db,
+        sample_peak_dbfs: peak_db,
         stereo,
         bands,
     })
@@ -272,7 +271,7 @@ pub fn average(profiles: &[ReferenceProfile]) -> Option<ReferenceProfile> {
         loudness_range_lu: mean(profiles.iter().filter_map(|p| p.loudness_range_lu)),
         plr_db: mean(profiles.iter().filter_map(|p| p.plr_db)),
         crest_db: mean(profiles.iter().filter_map(|p| p.crest_db)),
-        true_peak_dbtp: mean(profiles.iter().filter_map(|p| p.true_peak_dbtp)),
+        sample_peak_dbfs: mean(profiles.iter().filter_map(|p| p.sample_peak_dbfs)),
         stereo: profiles.iter().any(|p| p.stereo),
         bands,
     })

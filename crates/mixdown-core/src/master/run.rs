@@ -68,6 +68,7 @@ fn reference_profile(rj: &ReferenceJob) -> Result<ReferenceProfile> {
             .map(|p| {
                 s.spawn(move || {
                     let (buf, _) = decode_file(p)?;
+                    crate::timing::mark("reference decoded");
                     if buf.num_channels() > 2 {
                         return Err(Error::file(
                             p,
@@ -252,6 +253,7 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
             .as_ref()
             .map(|rj| s.spawn(move || reference_profile(rj)));
         let decoded = decode_file(&job.input);
+        crate::timing::mark("song decoded");
         let profile = prof.map(|h| {
             h.join()
                 .unwrap_or_else(|_| Err(Error::audio("measuring the reference failed")))
@@ -298,12 +300,12 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
         if let Some(m) = &rj.save_match {
             crate::io::encode::write_text(m, &p.to_toml(), "the match file")?;
         }
-        if p.true_peak_dbtp
+        if p.sample_peak_dbfs
             .is_some_and(|t| t > options.target.true_peak_dbtp)
         {
             notes.push(format!(
-                "the reference peaks at {:+.1} dBTP; the master keeps the {:.1} dBTP ceiling (use --true-peak to change it)",
-                p.true_peak_dbtp.unwrap_or(0.0),
+                "the reference peaks at {:+.1} dBFS; the master keeps its {:.1} dBTP true-peak ceiling (use --true-peak to change it)",
+                p.sample_peak_dbfs.unwrap_or(0.0),
                 options.target.true_peak_dbtp
             ));
         }
@@ -346,6 +348,7 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
     let known = Known {
         loudness_subblocks: std::mem::take(&mut outcome.output_subblocks),
         true_peak: 10f64.powf(outcome.loudness.output_true_peak_dbtp / 20.0) as f32,
+        skip_spectrum: !job.diagnose,
     };
     let (cross, (after, written)) = std::thread::scope(|s| {
         let cross = s.spawn(|| ebur128_check(&out));

@@ -450,6 +450,7 @@ fn finish_and_measure(session: &mut Session, parts: &super::render::MixParts) ->
         // filled in below, from the pass that runs alongside the rest of the analysis
         loudness_subblocks: Vec::new(),
         true_peak: (tpl * trims[0]).max(tpr * trims[1]),
+        skip_spectrum: false,
     };
     let (mix_sub, mut analysis) = rayon::join(
         || loudness::stereo_subblocks(&mix.channels[0], &mix.channels[1], sr),
@@ -772,6 +773,7 @@ pub fn run_mix(
     let known = outcome.as_mut().map(|o| Known {
         loudness_subblocks: std::mem::take(&mut o.output_subblocks),
         true_peak: 10f64.powf(o.loudness.output_true_peak_dbtp / 20.0) as f32,
+        skip_spectrum: false,
     });
     let (written, output_analysis) = rayon::join(
         || write_file(&job.output, &final_audio, &spec),
