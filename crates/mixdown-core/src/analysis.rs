@@ -115,16 +115,31 @@ pub struct Known {
 
 /// [`analyse`], reusing figures that are already known.
 pub fn analyse_with(buf: &AudioBuffer, known: Option<Known>) -> Analysis {
-    let views: Vec<&[f32]> = buf.channels.iter().map(|c| c.as_slice()).collect();
-    let sr = buf.sample_rate;
-    let (known_sub, known_tp, skip_spectrum) = match known {
-        Some(k) => (
+    match known {
+        Some(k) => analyse_inner(
+            buf,
             Some(k.loudness_subblocks),
             Some(k.true_peak),
             k.skip_spectrum,
         ),
-        None => (None, None, false),
-    };
+        None => analyse_inner(buf, None, None, false),
+    }
+}
+
+/// [`analyse`] without the long-term spectrum and the low end's image (the caller measures
+/// the spectrum its own way).
+pub fn analyse_without_spectrum(buf: &AudioBuffer) -> Analysis {
+    analyse_inner(buf, None, None, true)
+}
+
+fn analyse_inner(
+    buf: &AudioBuffer,
+    known_sub: Option<Vec<f64>>,
+    known_tp: Option<f32>,
+    skip_spectrum: bool,
+) -> Analysis {
+    let views: Vec<&[f32]> = buf.channels.iter().map(|c| c.as_slice()).collect();
+    let sr = buf.sample_rate;
     let ((sub, tp), (levels, (stereo, (spectrum, low)))) = rayon::join(
         || {
             rayon::join(

@@ -129,6 +129,8 @@ pub struct MidSideFir {
     inv: Arc<dyn ComplexToReal<f32>>,
     mid: Path,
     side: Path,
+    /// First input frame of the next block.
+    next_start: usize,
 }
 
 impl MidSideFir {
@@ -147,6 +149,7 @@ impl MidSideFir {
             side: Path::new(side, &fwd, &inv),
             fwd,
             inv,
+            next_start: 0,
         }
     }
 
@@ -154,30 +157,50 @@ impl MidSideFir {
     /// output sample i lines up with input sample i. Memory: a few FFT-sized buffers.
     pub fn process(&mut self, channels: &mut [Vec<f32>]) {
         let n = channels.first().map_or(0, |c| c.len());
+        let mut views: Vec<&mut [f32]> = channels.iter_mut().map(|c| c.as_mut_slice()).collect();
+        self.run_until(&mut views, 0, n, n);
+    }
+
+    /// Stream through a signal of `total` frames in place, far enough that every output
+    /// below `until` is final. `tail[c][i]` is frame `offset + i` of channel c: the caller
+    /// hands over everything from `offset` on, which must be at or below every frame not yet
+    /// final (the filter reads ahead of what it writes, and writes only frames not yet
+    /// final). Call with growing `until`; the same frames as [`MidSideFir::process`].
+    pub fn run_until(
+        &mut self,
+        tail: &mut [&mut [f32]],
+        offset: usize,
+        total: usize,
+        until: usize,
+    ) {
         let n_fft = self.fwd.len();
         let hop = n_fft - self.taps;
         let delay = self.taps / 2;
-        let stereo = channels.len() == 2;
+        let stereo = tail.len() == 2;
         let (fwd, inv) = (&self.fwd, &self.inv);
-        let mut start = 0usize;
         // output i = full convolution at i + delay; after the block at `start` the convolution
         // is complete below start + hop, so outputs below start + hop - delay can be written
         // (the input there has already been read)
-        while start < n + delay {
-            let end = (start + hop).min(n);
+        let final_below = |next: usize| next.saturating_sub(delay).min(total);
+        while final_below(self.next_start) < until.min(total) && self.next_start < total + delay {
+            let start = self.next_start;
+            debug_assert!(start.saturating_sub(delay) >= offset || start == 0);
+            let end = (start + hop).min(total);
             let len = end.saturating_sub(start);
+            let (lo, hi) = (start.min(end) - offset.min(start), end - offset.min(end));
             {
                 let (mid, side) = (&mut self.mid, &mut self.side);
                 if stereo {
-                    let (l, r) = (&channels[0], &channels[1]);
-                    for i in 0..len {
-                        let (a, b) = (l[start + i], r[start + i]);
-                        mid.buf[i] = 0.5 * (a + b);
-                        side.buf[i] = 0.5 * (a - b);
+                    let (l, r) = (&tail[0][lo..hi], &tail[1][lo..hi]);
+                    for (((m, d), &a), &b) in
+                        mid.buf.iter_mut().zip(side.buf.iter_mut()).zip(l).zip(r)
+                    {
+                        *m = 0.5 * (a + b);
+                        *d = 0.5 * (a - b);
                     }
                     side.buf[len..].fill(0.0);
-                } else if let Some(c) = channels.first() {
-                    mid.buf[..len].copy_from_slice(&c[start..end]);
+                } else if let Some(c) = tail.first() {
+                    mid.buf[..len].copy_from_slice(&c[lo..hi]);
                 }
                 mid.buf[len..].fill(0.0);
                 if stereo {
@@ -187,16 +210,17 @@ impl MidSideFir {
                 }
             }
             let out_lo = start.saturating_sub(delay);
-            let out_hi = (start + hop - delay).min(n);
+            let out_hi = (start + hop - delay).min(total);
             let k0 = out_lo + delay - start;
             let count = out_hi.saturating_sub(out_lo);
+            let (wlo, whi) = (out_lo - offset, out_lo - offset + count);
             let m = &self.mid.acc[k0..k0 + count];
             if stereo {
                 let s = &self.side.acc[k0..k0 + count];
-                let (l, r) = channels.split_at_mut(1);
-                for (((l, r), &m), &s) in l[0][out_lo..out_hi]
+                let (l, r) = tail.split_at_mut(1);
+                for (((l, r), &m), &s) in l[0][wlo..whi]
                     .iter_mut()
-                    .zip(&mut r[0][out_lo..out_hi])
+                    .zip(&mut r[0][wlo..whi])
                     .zip(m)
                     .zip(s)
                 {
@@ -204,13 +228,13 @@ impl MidSideFir {
                     *r = m - s;
                 }
             } else {
-                channels[0][out_lo..out_hi].copy_from_slice(m);
+                tail[0][wlo..whi].copy_from_slice(m);
             }
             self.mid.advance(hop);
             if stereo {
                 self.side.advance(hop);
             }
-            start += hop;
+            self.next_start = start + hop;
         }
     }
 
@@ -293,6 +317,32 @@ mod tests {
                 .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
             assert!(err < 1e-5, "n {n}: worst error {err}");
         }
+    }
+
+    #[test]
+    fn streaming_in_steps_gives_the_same_frames_as_one_pass() {
+        let sr = 8_000.0;
+        let taps = 256;
+        let hm = design(taps, sr, &|f| 6.0 / (1.0 + (f / 300.0).powi(2)));
+        let hs = design(taps, sr, &|f| -3.0 + 2.0 * (f / 4000.0));
+        let mut rng = crate::rng::Rng::new(9);
+        let n = 20_000;
+        let l: Vec<f32> = (0..n).map(|_| rng.uniform() as f32 - 0.5).collect();
+        let r: Vec<f32> = (0..n).map(|_| rng.uniform() as f32 - 0.5).collect();
+        let mut whole = vec![l.clone(), r.clone()];
+        MidSideFir::new(&hm, &hs).process(&mut whole);
+        let mut ch = vec![l, r];
+        let mut f = MidSideFir::new(&hm, &hs);
+        // blocks of 777 frames, each handed over from its first frame on
+        let mut a = 0;
+        while a < n {
+            let b = (a + 777).min(n);
+            let (x, y) = ch.split_at_mut(1);
+            let mut tail: Vec<&mut [f32]> = vec![&mut x[0][a..], &mut y[0][a..]];
+            f.run_until(&mut tail, a, n, b);
+            a = b;
+        }
+        assert_eq!(ch, whole);
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub struct ReferenceMatch {
     pub profile: ReferenceProfile,
     pub amounts: MatchAmounts,
     pub target_given: bool,
+    /// The song's mid/side spectra, when already measured.
+    pub song_spectra: Option<reference::Spectra>,
 }
 
 impl MasterOptions {
@@ -487,8 +489,10 @@ fn decide_matched(
         if !opts.eq {
             a.tone = 0.0;
         }
-        let s = reference::mid_side_spectra(buf);
-        crate::timing::mark("song spectra");
+        let s = match &rm.song_spectra {
+            Some(s) => Some(s.clone()),
+            None => reference::mid_side_spectra(buf),
+        };
         s.map(|s| reference::decide_match(&s, r, a))
     } else {
         None

@@ -127,7 +127,7 @@ pub struct ReferenceProfile {
 }
 
 /// Mid and side spectra, normalised: (centres, mid, side).
-type Spectra = (Vec<f64>, Vec<Option<f64>>, Option<Vec<Option<f64>>>);
+pub type Spectra = (Vec<f64>, Vec<Option<f64>>, Option<Vec<Option<f64>>>);
 
 /// The long-term mid/side spectra of `buf` where it is loud, normalised to the mid's
 /// 100 Hz - 5 kHz mean (None when that range is silent).
@@ -153,6 +153,19 @@ pub fn mid_side_spectra(buf: &AudioBuffer) -> Option<Spectra> {
         shift(&mid.level_db),
         side.map(|s| shift(&s.level_db)),
     ))
+}
+
+/// The two channels' summed spectrum (what [`crate::analysis::analyse`] reports) from the
+/// mid and side spectra: |L|² + |R|² = 2 (|M|² + |S|²). Levels are normalised as the
+/// spectra are.
+pub fn channel_sum_spectrum(s: &Spectra) -> BandSpectrum {
+    let (centres, mid, side) = s;
+    BandSpectrum {
+        centres_hz: centres.clone(),
+        level_db: (0..centres.len())
+            .map(|i| mid[i].map(|m| power_sum_db(m, side.as_ref().and_then(|s| s[i])) + 3.0103))
+            .collect(),
+    }
 }
 
 /// Why a file cannot be a reference, if it cannot.
@@ -760,6 +773,7 @@ mod tests {
             profile: prof.clone(),
             amounts: MatchAmounts::default(),
             target_given: false,
+            song_spectra: None,
         });
         let an = crate::analysis::analyse(&degraded);
         let chain = decide(&degraded, &an, &opts);

@@ -80,15 +80,18 @@ pub fn render(
     let sr = input.sample_rate;
     let ch = input.num_channels();
     let n = input.frames();
-    // 0. the reference match: a mid/side linear-phase EQ, in place, delay removed
-    if let Some(m) = chain.matching.as_ref().filter(|m| m.enabled && ch <= 2) {
-        progress("match", 0.0);
-        let taps = fir::taps_for(sr as f64);
-        let mid = fir::design(taps, sr as f64, &|hz| curve_at(&m.bands, |b| b.mid_db, hz));
-        let side = fir::design(taps, sr as f64, &|hz| curve_at(&m.bands, |b| b.side_db, hz));
-        MidSideFir::new(&mid, &side).process(&mut input.channels);
-        progress("match", 1.0);
-    }
+    // 0. the reference match: a mid/side linear-phase EQ, in place, delay removed; it streams
+    // on the EQ's worker, ahead of each block's EQ
+    let mut fir = chain
+        .matching
+        .as_ref()
+        .filter(|m| m.enabled && ch <= 2)
+        .map(|m| {
+            let taps = fir::taps_for(sr as f64);
+            let mid = fir::design(taps, sr as f64, &|hz| curve_at(&m.bands, |b| b.mid_db, hz));
+            let side = fir::design(taps, sr as f64, &|hz| curve_at(&m.bands, |b| b.side_db, hz));
+            MidSideFir::new(&mid, &side)
+        });
     // 1. EQ (one chain for all channels: a stereo pair runs in one vector register), 2. glue,
     // 3. stereo, block by block in place; the loudness meter the solver needs reads each block
     // while it is still in cache.
@@ -145,7 +148,11 @@ pub fn render(
     };
     if nblocks > 0 {
         let (a, b) = span(0);
-        let mut first: Vec<&mut [f32]> = input.channels.iter_mut().map(|c| &mut c[a..b]).collect();
+        let mut all: Vec<&mut [f32]> = input.channels.iter_mut().map(|c| &mut c[..]).collect();
+        if let Some(f) = fir.as_mut() {
+            f.run_until(&mut all, 0, n, b);
+        }
+        let mut first: Vec<&mut [f32]> = all.into_iter().map(|c| &mut c[a..b]).collect();
         eq_and_sidechain(&mut eq, &mut sidechain, &mut first, &mut det_cur);
     }
     for k in 0..nblocks {
@@ -155,19 +162,27 @@ pub fn render(
         let mut prev: Vec<&[f32]> = Vec::with_capacity(ch);
         let mut cur: Vec<&mut [f32]> = Vec::with_capacity(ch);
         let mut next: Vec<&mut [f32]> = Vec::with_capacity(ch);
+        // `next` is everything after the current block: the match FIR reads ahead of the
+        // block it finishes
         for c in input.channels.iter_mut() {
-            let (p, rest) = c[prev_start..next_end].split_at_mut(a - prev_start);
+            let (p, rest) = c[prev_start..].split_at_mut(a - prev_start);
             let (x, y) = rest.split_at_mut(b - a);
             prev.push(p);
             cur.push(x);
             next.push(y);
         }
         let (eq, glue, stereo, meter) = (&mut eq, &mut glue, &mut stereo, &mut meter);
+        let fir = &mut fir;
         let (sc, det_next_ref, det_cur_ref) = (&mut sidechain, &mut det_next, &det_cur);
         rayon::join(
             || {
-                if !next[0].is_empty() {
-                    eq_and_sidechain(eq, sc, &mut next, det_next_ref);
+                if next_end > b {
+                    if let Some(f) = fir.as_mut() {
+                        f.run_until(&mut next, b, n, next_end);
+                    }
+                    let mut block: Vec<&mut [f32]> =
+                        next.iter_mut().map(|c| &mut c[..next_end - b]).collect();
+                    eq_and_sidechain(eq, sc, &mut block, det_next_ref);
                 }
                 if !prev[0].is_empty() {
                     meter.push(&prev);

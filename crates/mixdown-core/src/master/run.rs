@@ -5,7 +5,7 @@ use super::decide::{decide, MasterOptions, ReferenceMatch};
 use super::preview;
 use super::reference::{self, MatchAmounts, ReferenceProfile};
 use super::render::render;
-use crate::analysis::{analyse, analyse_with, Analysis, Known};
+use crate::analysis::{analyse, analyse_with, analyse_without_spectrum, Analysis, Known};
 use crate::audio::AudioBuffer;
 use crate::diagnose::{self, analyze::InputKind, Diagnosis, JudgeAs};
 use crate::error::{Error, Result};
@@ -313,11 +313,27 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
             profile: p.clone(),
             amounts: rj.amounts,
             target_given: rj.target_given,
+            song_spectra: None,
         });
     }
 
     progress("analyse", 0.0);
-    let before = analyse(&buf);
+    let before = match options.reference.as_mut() {
+        // matching: the song's mid/side spectra are measured anyway, and give the channel
+        // sum's (unless a report wants the usual spectrum and the low end's image)
+        Some(rm) if !job.diagnose => {
+            let (mut an, spectra) = rayon::join(
+                || analyse_without_spectrum(&buf),
+                || reference::mid_side_spectra(&buf),
+            );
+            if let Some(s) = &spectra {
+                an.spectrum = reference::channel_sum_spectrum(s);
+            }
+            rm.song_spectra = spectra;
+            an
+        }
+        _ => analyse(&buf),
+    };
     progress("analyse", 1.0);
     progress("decide", 0.0);
     let chain = decide(&buf, &before, &options);
