@@ -776,7 +776,12 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".into());
-        eprintln!("error: mixdown hit an internal error ({msg}); no input was changed. Please report this.");
+        // MIXDOWN_DEBUG=1 adds where it happened, for the report.
+        let at = match (std::env::var_os("MIXDOWN_DEBUG"), info.location()) {
+            (Some(_), Some(l)) => format!(" at {}:{}", l.file(), l.line()),
+            _ => String::new(),
+        };
+        eprintln!("error: mixdown hit an internal error ({msg}{at}); no input was changed. Please report this.");
     }));
     let cli = Cli::parse();
     let result = std::panic::catch_unwind(|| match cli.command {

@@ -294,3 +294,30 @@ fn unusable_references_and_flags_are_explained() {
         assert!(e.contains(needle), "{args:?}: {e}");
     }
 }
+
+#[test]
+fn every_stage_can_be_switched_off_while_matching() {
+    // --no-limiter with a reference once hit an internal error (no per-chunk peaks)
+    let f = files(8.0);
+    let out = f.dir.join("out.wav");
+    for off in [
+        &["--no-limiter"][..],
+        &["--no-glue", "--no-limiter"],
+        &["--no-eq"],
+        &["--no-loudness"],
+    ] {
+        let mut args = vec![
+            "master",
+            s(&f.song),
+            "--reference",
+            s(&f.reference),
+            "-o",
+            s(&out),
+            "-q",
+        ];
+        args.extend_from_slice(off);
+        ok(&mixdown(&args));
+        let (_, tp) = loudness_and_peak(&out);
+        assert!(tp <= -1.0 + 1e-3, "{off:?}: true peak {tp}");
+    }
+}

@@ -212,7 +212,26 @@ pub fn mid_side_third_octave(
     max_frames: usize,
     gate_db: f64,
 ) -> (BandSpectrum, Option<BandSpectrum>) {
+    mid_side_third_octave_gated_by(left, right, sample_rate, max_frames, gate_db, None)
+}
+
+/// [`mid_side_third_octave`] with the loudness gate decided on another signal of the same
+/// length (`gate`: its left and right): the same frames are measured in both, so that a
+/// processed signal compared with its source differs by the processing, not by which
+/// moments passed the gate (compression lifts quiet moments into it).
+pub fn mid_side_third_octave_gated_by(
+    left: &[f32],
+    right: Option<&[f32]>,
+    sample_rate: u32,
+    max_frames: usize,
+    gate_db: f64,
+    gate: Option<(&[f32], Option<&[f32]>)>,
+) -> (BandSpectrum, Option<BandSpectrum>) {
     let n = left.len();
+    let (gate_l, gate_r) = match gate {
+        Some((l, r)) if l.len() == n && r.is_none_or(|r| r.len() == n) => (l, r),
+        _ => (left, right),
+    };
     let size = fft_size_for(sample_rate).min(n.next_power_of_two().max(256));
     let centres = centres_for(sample_rate);
     let frames_total = if n > size {
@@ -262,7 +281,7 @@ pub fn mid_side_third_octave(
     // eight f32 lanes (a frame is far too short for f32 sums to drift)
     let energy = |start: usize| -> f64 {
         let end = (start + size).min(n);
-        let l = &left[start.min(end)..end];
+        let l = &gate_l[start.min(end)..end];
         let lane = |x: &[f32], w: &[f32]| -> f64 {
             let mut acc = [0.0f32; 8];
             let (xc, wc) = (x.chunks_exact(8), w.chunks_exact(8));
@@ -276,7 +295,7 @@ pub fn mid_side_third_octave(
             acc.iter().map(|&v| v as f64).sum::<f64>() + tail as f64
         };
         let e = lane(l, &w2[..l.len()]);
-        match right {
+        match gate_r {
             Some(r) => 0.5 * (e + lane(&r[start.min(end)..end], &w2[..l.len()])),
             None => e,
         }

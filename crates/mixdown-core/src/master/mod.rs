@@ -7,6 +7,7 @@ pub mod chain;
 pub mod decide;
 pub mod preview;
 pub mod reference;
+pub mod refine;
 pub mod render;
 pub mod run;
 pub mod solver;

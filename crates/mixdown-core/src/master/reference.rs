@@ -19,7 +19,7 @@ use crate::audio::AudioBuffer;
 use crate::error::{Error, Result};
 use mixdown_dsp::loudness::Loudness;
 use mixdown_dsp::meters;
-use mixdown_dsp::spectrum::{mid_side_third_octave, BandSpectrum};
+use mixdown_dsp::spectrum::{mid_side_third_octave_gated_by, BandSpectrum};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -28,9 +28,9 @@ const PROFILE_FRAMES: usize = 600;
 /// Frames more than this far under the loudest tenth are not "the song playing".
 const LOUD_GATE_DB: f64 = 12.0;
 /// The spectra are normalised to the mean of the mid over these bands.
-const NORM_BAND_HZ: (f64, f64) = (100.0, 5_000.0);
+pub(super) const NORM_BAND_HZ: (f64, f64) = (100.0, 5_000.0);
 /// A band this far under the song's loudest band is empty: never boosted.
-const EMPTY_BELOW_DB: f64 = 60.0;
+pub(super) const EMPTY_BELOW_DB: f64 = 60.0;
 /// The side of a band this far under its mid is (all but) mono: its width is left alone.
 const MONO_SIDE_DB: f64 = 40.0;
 /// Bounds of the tonal match, dB.
@@ -132,10 +132,23 @@ pub type Spectra = (Vec<f64>, Vec<Option<f64>>, Option<Vec<Option<f64>>>);
 /// The long-term mid/side spectra of `buf` where it is loud, normalised to the mid's
 /// 100 Hz - 5 kHz mean (None when that range is silent).
 pub fn mid_side_spectra(buf: &AudioBuffer) -> Option<Spectra> {
+    mid_side_spectra_gated_by(buf, None)
+}
+
+/// [`mid_side_spectra`] of `buf` on the moments where `gate` (the same length: what `buf`
+/// was made from) is loud.
+pub fn mid_side_spectra_gated_by(buf: &AudioBuffer, gate: Option<&AudioBuffer>) -> Option<Spectra> {
     let l = buf.channels.first()?;
     let r = (buf.num_channels() >= 2).then(|| buf.channels[1].as_slice());
+    let g = gate.and_then(|g| {
+        let gl = g.channels.first()?;
+        Some((
+            gl.as_slice(),
+            (g.num_channels() >= 2).then(|| g.channels[1].as_slice()),
+        ))
+    });
     let (mid, side): (BandSpectrum, Option<BandSpectrum>) =
-        mid_side_third_octave(l, r, buf.sample_rate, PROFILE_FRAMES, LOUD_GATE_DB);
+        mid_side_third_octave_gated_by(l, r, buf.sample_rate, PROFILE_FRAMES, LOUD_GATE_DB, g);
     let norm: Vec<f64> = mid
         .centres_hz
         .iter()
@@ -248,7 +261,7 @@ pub fn profile(path: &Path, buf: &AudioBuffer) -> Result<ReferenceProfile> {
     })
 }
 
-fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
+pub(super) fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
     let (s, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
     (n > 0).then(|| s / n as f64)
 }
@@ -359,7 +372,7 @@ pub struct MatchStage {
 }
 
 /// Light smoothing in frequency (each band with its neighbours, 1-2-1) over defined bands.
-fn smooth(v: &[Option<f64>]) -> Vec<Option<f64>> {
+pub(super) fn smooth(v: &[Option<f64>]) -> Vec<Option<f64>> {
     (0..v.len())
         .map(|i| {
             v[i]?;
@@ -377,7 +390,7 @@ fn smooth(v: &[Option<f64>]) -> Vec<Option<f64>> {
 
 /// Fill undefined bands with the nearest defined value (never a boost), so the curve holds
 /// its level where there is nothing to compare instead of jumping back to 0 dB.
-fn fill(v: &[Option<f64>]) -> Vec<f64> {
+pub(super) fn fill(v: &[Option<f64>]) -> Vec<f64> {
     (0..v.len())
         .map(|i| {
             if let Some(x) = v[i] {
@@ -394,7 +407,7 @@ fn fill(v: &[Option<f64>]) -> Vec<f64> {
 }
 
 /// Power sum of two levels, dB.
-fn power_sum_db(a: f64, b: Option<f64>) -> f64 {
+pub(super) fn power_sum_db(a: f64, b: Option<f64>) -> f64 {
     match b {
         Some(b) => 10.0 * (10f64.powf(a / 10.0) + 10f64.powf(b / 10.0)).log10(),
         None => a,
@@ -505,25 +518,7 @@ pub fn decide_match(
             if (t - want_t).abs() > 0.05 || (w - want_w).abs() > 0.05 {
                 bounded.push(centres[i]);
             }
-            // side-to-mid ratio before (rho) and after (rho + w), dB; the total power moves
-            // by t, so the mid moves by t plus what the new share takes from it
-            let rho = match (s_mid[i], s_side.as_ref().and_then(|s| s[i])) {
-                (Some(m), Some(sd)) => sd - m,
-                _ => f64::NEG_INFINITY,
-            };
-            let (mid, side) = if rho.is_finite() && w != 0.0 {
-                let share = |r: f64| (1.0 + 10f64.powf(r / 10.0)).log10() * 10.0;
-                let mid = t + share(rho) - share(rho + w);
-                (mid, mid + w)
-            } else {
-                (t, t)
-            };
-            MatchBand {
-                hz: centres[i],
-                tone_db: round2(t),
-                mid_db: round2(mid),
-                side_db: round2(side),
-            }
+            match_band(centres[i], t, w, side_to_mid(song, i))
         })
         .collect();
     if !bounded.is_empty() {
@@ -564,6 +559,33 @@ pub fn decide_match(
         bands,
         width_change_db: round2(width_change_db),
         notes,
+    }
+}
+
+/// The side-to-mid ratio of band `i` of `s`, dB (-inf when a side or mid is missing).
+pub(super) fn side_to_mid(s: &Spectra, i: usize) -> f64 {
+    match (s.1[i], s.2.as_ref().and_then(|s| s[i])) {
+        (Some(m), Some(sd)) => sd - m,
+        _ => f64::NEG_INFINITY,
+    }
+}
+
+/// The mid and side gains that move a band's total power by `t` dB and its side-to-mid
+/// ratio from `rho` to `rho + w`: the total moves by t, so the mid moves by t plus what the
+/// side's new share takes from it.
+pub(super) fn match_band(hz: f64, t: f64, w: f64, rho: f64) -> MatchBand {
+    let (mid, side) = if rho.is_finite() && w != 0.0 {
+        let share = |r: f64| (1.0 + 10f64.powf(r / 10.0)).log10() * 10.0;
+        let mid = t + share(rho) - share(rho + w);
+        (mid, mid + w)
+    } else {
+        (t, t)
+    };
+    MatchBand {
+        hz,
+        tone_db: round2(t),
+        mid_db: round2(mid),
+        side_db: round2(side),
     }
 }
 
@@ -799,6 +821,71 @@ mod tests {
         );
         assert!((outcome.loudness.output_lufs - prof.integrated_lufs).abs() < 0.2);
         assert!(outcome.loudness.output_true_peak_dbtp <= -1.0 + 1e-6);
+    }
+
+    /// A song whose loud moments are its bass-heavy ones (a kick on every beat).
+    fn kicking(secs: f64, seed: u64) -> AudioBuffer {
+        let mut b = music(secs, seed, &[]);
+        let beat = SR as usize / 2;
+        for c in b.channels.iter_mut() {
+            for (i, x) in c.iter_mut().enumerate() {
+                let t = (i % beat) as f64 / SR as f64;
+                let kick = 0.3 * (-t * 18.0).exp() * (2.0 * std::f64::consts::PI * 55.0 * t).sin();
+                *x += kick as f32;
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn limiting_toward_a_dense_reference_keeps_the_tone_once_refined() {
+        // tone=0 toward a reference far denser than the song: heavy limiting, which turns
+        // the kicks down and so thins the low end, unless the match corrects for it
+        let song = kicking(20.0, 13);
+        let mut dense = music(20.0, 14, &[]);
+        dense.apply_gain(6.0);
+        for c in dense.channels.iter_mut() {
+            c.iter_mut().for_each(|x| *x = x.clamp(-0.9, 0.9));
+        }
+        let mut opts = MasterOptions::new(Target::preset("streaming").unwrap());
+        let spectra = mid_side_spectra(&song).unwrap();
+        opts.reference = Some(ReferenceMatch {
+            profile: profile_of(&dense),
+            amounts: MatchAmounts {
+                tone: 0.0,
+                ..Default::default()
+            },
+            target_given: false,
+            song_spectra: Some(spectra.clone()),
+        });
+        let an = crate::analysis::analyse(&song);
+        let chain = decide(&song, &an, &opts);
+        let lufs = an.loudness.integrated_lufs.unwrap();
+        let master = |c: &crate::master::MasterChain| {
+            let (out, o) = render(song.clone(), c, &an.loudness_subblocks, &|_, _| {}).unwrap();
+            assert!(o.loudness.output_true_peak_dbtp <= -1.0 + 1e-6);
+            (lsd(&out, &song), o.loudness.output_lufs)
+        };
+        let (plain, plain_lufs) = master(&chain);
+        let refined = crate::master::refine::refine_match(&song, &chain, &spectra)
+            .expect("the first master is off the aim");
+        assert!(refined.notes.iter().any(|n| n.contains("refined")));
+        let mut c2 = chain.clone();
+        c2.matching = Some(refined);
+        let (fixed, fixed_lufs) = master(&c2);
+        assert!(
+            plain_lufs - lufs > 6.0,
+            "a loud reference: {lufs:.1} -> {plain_lufs:.1} ({plain:.2} -> {fixed:.2} dB)"
+        );
+        assert!(
+            (fixed_lufs - plain_lufs).abs() < 1.0,
+            "{plain_lufs:.2} vs {fixed_lufs:.2} LUFS"
+        );
+        assert!(plain > 0.25, "limiting moved the tone by {plain:.2} dB");
+        assert!(
+            fixed < 0.5 * plain && fixed < 0.2,
+            "{plain:.2} -> {fixed:.2} dB"
+        );
     }
 
     #[test]

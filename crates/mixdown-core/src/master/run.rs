@@ -4,6 +4,7 @@
 use super::decide::{decide, MasterOptions, ReferenceMatch};
 use super::preview;
 use super::reference::{self, MatchAmounts, ReferenceProfile};
+use super::refine::{refine_match, REFINE_MAX_S};
 use super::render::render;
 use crate::analysis::{analyse, analyse_with, analyse_without_spectrum, Analysis, Known};
 use crate::audio::AudioBuffer;
@@ -321,12 +322,18 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
     let before = match options.reference.as_mut() {
         // matching: the song's mid/side spectra are measured anyway, and give the channel
         // sum's (unless a report wants the usual spectrum and the low end's image)
-        Some(rm) if !job.diagnose => {
+        Some(rm) => {
             let (mut an, spectra) = rayon::join(
-                || analyse_without_spectrum(&buf),
+                || {
+                    if job.diagnose {
+                        analyse(&buf)
+                    } else {
+                        analyse_without_spectrum(&buf)
+                    }
+                },
                 || reference::mid_side_spectra(&buf),
             );
-            if let Some(s) = &spectra {
+            if let (Some(s), false) = (&spectra, job.diagnose) {
                 an.spectrum = reference::channel_sum_spectrum(s);
             }
             rm.song_spectra = spectra;
@@ -336,7 +343,7 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
     };
     progress("analyse", 1.0);
     progress("decide", 0.0);
-    let chain = decide(&buf, &before, &options);
+    let mut chain = decide(&buf, &before, &options);
     progress("decide", 1.0);
     let input_diagnosis = job.diagnose.then(|| {
         progress("diagnose", 0.0);
@@ -350,6 +357,27 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
         .as_ref()
         .map(|_| preview::loudest_window(&buf, &before.loudness_subblocks));
     let original = excerpt.map(|(a, b)| buf.slice(a, b));
+    // A reference match is refined on a test master: glue and limiting toward a dense
+    // reference move the tone, which the curve then corrects for.
+    if let Some(song) = options
+        .reference
+        .as_ref()
+        .and_then(|rm| rm.song_spectra.as_ref())
+        .filter(|_| options.eq && chain.matching.is_some())
+    {
+        if buf.duration_s() <= REFINE_MAX_S {
+            progress("refine the match", 0.0);
+            if let Some(m) = refine_match(&buf, &chain, song) {
+                chain.matching = Some(m);
+            }
+            crate::timing::mark("match refined");
+            progress("refine the match", 1.0);
+        } else if let Some(m) = chain.matching.as_mut() {
+            m.notes.push(format!(
+                "not refined on a test master (songs over {REFINE_MAX_S:.0} s are not, to keep mastering fast): heavy glue or limiting may leave the tone up to 1-2 dB off the curve in some bands"
+            ));
+        }
+    }
     let (out, mut outcome) = render(buf, &chain, &before.loudness_subblocks, progress)
         .map_err(|e| e.in_file(&job.input))?;
     // Verify and encode at once: the independent meter runs on its own threads while the
@@ -367,10 +395,15 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
         skip_spectrum: !job.diagnose,
     };
     let (cross, (after, written)) = std::thread::scope(|s| {
-        let cross = s.spawn(|| ebur128_check(&out));
+        let cross = s.spawn(|| {
+            let c = ebur128_check(&out);
+            crate::timing::mark("cross-checked");
+            c
+        });
         let after = analyse_with(&out, Some(known));
         progress("encode", 0.0);
         let written = write_file(&job.output, &out, &spec);
+        crate::timing::mark("written");
         (cross.join(), (after, written))
     });
     let cross = cross.unwrap_or_default();

@@ -767,8 +767,10 @@ fn output_true_peak(
         let (fmin, fmax) = factors[lo..hi]
             .iter()
             .fold((f32::MAX, 0.0f32), |(a, b), &f| (a.min(f), b.max(f)));
-        let bound = fmax * (1.0 + spread * (fmax - fmin) / fmax.max(1e-12)) * peaks[c];
-        if bound <= floor.max(best) {
+        // no per-chunk peaks (no limiter computed them): every chunk is measured
+        let peak = peaks.get(c).copied().unwrap_or(f32::INFINITY);
+        let bound = fmax * (1.0 + spread * (fmax - fmin) / fmax.max(1e-12)) * peak;
+        if bound.is_finite() && bound <= floor.max(best) {
             c += 1;
             continue;
         }
