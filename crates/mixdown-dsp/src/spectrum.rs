@@ -403,4 +403,47 @@ mod tests {
         assert!((b - a - 3.0).abs() < 0.5, "{a} {b}");
         assert!((c - b - 6.0).abs() < 0.5, "{b} {c}");
     }
+
+    #[test]
+    fn a_borrowed_gate_measures_the_same_moments() {
+        // a loud 200 Hz first half, a quiet 4 kHz second half; "processed" lifts the quiet
+        // half by 30 dB (as a compressor would raise a quiet passage into the gate)
+        let sr = 44_100u32;
+        let n = sr as usize * 8;
+        let tone = |i: usize| {
+            let t = i as f64 / sr as f64;
+            if i < n / 2 {
+                0.5 * (2.0 * std::f64::consts::PI * 200.0 * t).sin()
+            } else {
+                0.005 * (2.0 * std::f64::consts::PI * 4000.0 * t).sin()
+            }
+        };
+        let src: Vec<f32> = (0..n).map(|i| tone(i) as f32).collect();
+        let lifted: Vec<f32> = (0..n)
+            .map(|i| (tone(i) * if i < n / 2 { 1.0 } else { 31.6 }) as f32)
+            .collect();
+        let level = |b: &BandSpectrum, hz: f64| b.level_near(hz).unwrap_or(-300.0);
+        let (own, _) = mid_side_third_octave(&lifted, None, sr, 600, 12.0);
+        let (gated, _) =
+            mid_side_third_octave_gated_by(&lifted, None, sr, 600, 12.0, Some((&src, None)));
+        // its own gate now lets the lifted half in; the source's gate keeps it out
+        let (o, g) = (
+            level(&own, 4000.0) - level(&own, 200.0),
+            level(&gated, 4000.0) - level(&gated, 200.0),
+        );
+        assert!(
+            o > -15.0 && g < o - 12.0,
+            "own gate {o:.1} dB, borrowed {g:.1} dB"
+        );
+        // a gate of another length is ignored
+        let (odd, _) = mid_side_third_octave_gated_by(
+            &lifted,
+            None,
+            sr,
+            600,
+            12.0,
+            Some((&src[..n / 2], None)),
+        );
+        assert_eq!(odd.level_db, own.level_db);
+    }
 }
