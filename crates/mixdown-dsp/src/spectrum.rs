@@ -45,6 +45,52 @@ pub fn fft_size_for(sample_rate: u32) -> usize {
     want.log2().ceil().exp2() as usize
 }
 
+/// Where the frames of a long-term spectrum of `n` samples sit: an FFT of
+/// [`fft_size_for`] the rate (shorter for a short signal), half-overlapped frames, or
+/// `max_frames` of them spread evenly (deterministically) when there would be more.
+struct FramePlan {
+    n: usize,
+    size: usize,
+    frames: usize,
+    all: usize,
+}
+
+impl FramePlan {
+    fn new(n: usize, sample_rate: u32, max_frames: usize) -> Self {
+        let size = fft_size_for(sample_rate).min(n.next_power_of_two().max(256));
+        let all = if n > size {
+            (n - size) / (size / 2) + 1
+        } else {
+            1
+        };
+        FramePlan {
+            n,
+            size,
+            frames: all.min(max_frames.max(1)),
+            all,
+        }
+    }
+
+    /// First sample of frame `f`.
+    fn start(&self, f: usize) -> usize {
+        if self.frames == self.all {
+            f * (self.size / 2)
+        } else {
+            (f as f64 * (self.n.saturating_sub(self.size)) as f64 / (self.frames - 1).max(1) as f64)
+                as usize
+        }
+    }
+}
+
+/// A Hann window of `size` points (periodic) and its power (sum of squares).
+fn hann(size: usize) -> (Vec<f32>, f64) {
+    let window: Vec<f32> = (0..size)
+        .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / size as f64).cos()) as f32)
+        .collect();
+    let power = window.iter().map(|&w| (w as f64) * (w as f64)).sum();
+    (window, power)
+}
+
 /// Long-term 1/3-octave spectrum of `channels` (powers summed over channels).
 ///
 /// At most `max_frames` frames are analysed, spread evenly over the signal (deterministic),
@@ -63,7 +109,8 @@ pub fn third_octave_and_low_stereo(
     low_hz: f64,
 ) -> (BandSpectrum, Option<[f64; 3]>) {
     let n = channels.first().map_or(0, |c| c.len());
-    let size = fft_size_for(sample_rate).min(n.next_power_of_two().max(256));
+    let plan = FramePlan::new(n, sample_rate, max_frames);
+    let (size, frames) = (plan.size, plan.frames);
     let centres = centres_for(sample_rate);
     if n == 0 {
         let empty = BandSpectrum {
@@ -74,30 +121,14 @@ pub fn third_octave_and_low_stereo(
     }
     let mut planner = RealFftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(size);
-    let window: Vec<f32> = (0..size)
-        .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / size as f64).cos()) as f32)
-        .collect();
-    let win_power: f64 = window.iter().map(|&w| (w as f64) * (w as f64)).sum();
-    let frames_total = if n > size {
-        (n - size) / (size / 2) + 1
-    } else {
-        1
-    };
-    let frames = frames_total.min(max_frames.max(1));
+    let (window, win_power) = hann(size);
     let mut input = fft.make_input_vec();
     let mut output = fft.make_output_vec();
     let bins = size / 2 + 1;
     let stereo = channels.len() == 2 && low_hz > 0.0;
     let low_bins = ((low_hz * size as f64 / sample_rate as f64).ceil() as usize).min(bins);
     let mut first = fft.make_output_vec();
-    let start_of = |f: usize| {
-        if frames == frames_total {
-            f * (size / 2)
-        } else {
-            // spread evenly
-            (f as f64 * (n.saturating_sub(size)) as f64 / (frames - 1).max(1) as f64) as usize
-        }
-    };
+    let start_of = |f: usize| plan.start(f);
     // Pass 1: each frame's windowed energy (Parseval: proportional to its spectrum's sum), for
     // the gate: frames more than 20 dB below the mean frame power are left out.
     let frame_power: Vec<f64> = (0..frames)
@@ -232,25 +263,11 @@ pub fn mid_side_third_octave_gated_by(
         Some((l, r)) if l.len() == n && r.is_none_or(|r| r.len() == n) => (l, r),
         _ => (left, right),
     };
-    let size = fft_size_for(sample_rate).min(n.next_power_of_two().max(256));
+    let plan = FramePlan::new(n, sample_rate, max_frames);
+    let (size, frames) = (plan.size, plan.frames);
     let centres = centres_for(sample_rate);
-    let frames_total = if n > size {
-        (n - size) / (size / 2) + 1
-    } else {
-        1
-    };
-    let frames = frames_total.min(max_frames.max(1));
-    let start_of = |f: usize| {
-        if frames == frames_total {
-            f * (size / 2)
-        } else {
-            (f as f64 * (n.saturating_sub(size)) as f64 / (frames - 1).max(1) as f64) as usize
-        }
-    };
-    let window: Vec<f32> = (0..size)
-        .map(|i| (0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / size as f64).cos()) as f32)
-        .collect();
-    let win_power: f64 = window.iter().map(|&w| (w as f64) * (w as f64)).sum();
+    let start_of = |f: usize| plan.start(f);
+    let (window, win_power) = hann(size);
     let w2: Vec<f32> = window.iter().map(|&w| w * w).collect();
     // one frame's windowed mid and side (zero past the end)
     let load = |start: usize, m: &mut [f32], d: &mut [f32]| {

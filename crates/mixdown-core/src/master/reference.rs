@@ -172,11 +172,11 @@ pub fn mid_side_spectra_gated_by(buf: &AudioBuffer, gate: Option<&AudioBuffer>) 
 /// mid and side spectra: |L|² + |R|² = 2 (|M|² + |S|²). Levels are normalised as the
 /// spectra are.
 pub fn channel_sum_spectrum(s: &Spectra) -> BandSpectrum {
-    let (centres, mid, side) = s;
+    let centres = &s.0;
     BandSpectrum {
         centres_hz: centres.clone(),
         level_db: (0..centres.len())
-            .map(|i| mid[i].map(|m| power_sum_db(m, side.as_ref().and_then(|s| s[i])) + 3.0103))
+            .map(|i| total_db(s, i).map(|t| t + 3.0103))
             .collect(),
     }
 }
@@ -406,6 +406,18 @@ pub(super) fn fill(v: &[Option<f64>]) -> Vec<f64> {
         .collect()
 }
 
+/// Band `i`'s total (mid plus side) level in spectra `s`, dB (None where the mid is empty).
+pub(super) fn total_db(s: &Spectra, i: usize) -> Option<f64> {
+    s.1[i].map(|m| power_sum_db(m, s.2.as_ref().and_then(|sd| sd[i])))
+}
+
+/// True when some band of `bands` changes the mid or the side audibly (0.05 dB or more).
+pub(super) fn any_gain(bands: &[MatchBand]) -> bool {
+    bands
+        .iter()
+        .any(|b| b.mid_db.abs() >= 0.05 || b.side_db.abs() >= 0.05)
+}
+
 /// Power sum of two levels, dB.
 pub(super) fn power_sum_db(a: f64, b: Option<f64>) -> f64 {
     match b {
@@ -428,9 +440,7 @@ pub fn decide_match(
 ) -> MatchStage {
     let (centres, s_mid, s_side) = song;
     let mut notes = Vec::new();
-    let s_total: Vec<Option<f64>> = (0..centres.len())
-        .map(|i| s_mid[i].map(|m| power_sum_db(m, s_side.as_ref().and_then(|s| s[i]))))
-        .collect();
+    let s_total: Vec<Option<f64>> = (0..centres.len()).map(|i| total_db(song, i)).collect();
     let max_song = s_total.iter().flatten().fold(f64::MIN, |m, &v| m.max(v));
     let ref_band = |hz: f64| {
         reference
@@ -537,9 +547,7 @@ pub fn decide_match(
     let (lo, hi) = bands.iter().fold((0.0f64, 0.0f64), |(lo, hi), b| {
         (lo.min(b.tone_db), hi.max(b.tone_db))
     });
-    let enabled = bands
-        .iter()
-        .any(|b| b.mid_db.abs() >= 0.05 || b.side_db.abs() >= 0.05);
+    let enabled = any_gain(&bands);
     MatchStage {
         enabled,
         references: reference.sources.clone(),
@@ -867,8 +875,9 @@ mod tests {
             (lsd(&out, &song), o.loudness.output_lufs)
         };
         let (plain, plain_lufs) = master(&chain);
-        let refined = crate::master::refine::refine_match(&song, &chain, &spectra)
-            .expect("the first master is off the aim");
+        let refined =
+            crate::master::refine::refine_match(&song, &chain, &spectra, &an.loudness_subblocks)
+                .expect("the first master is off the aim");
         assert!(refined.notes.iter().any(|n| n.contains("refined")));
         let mut c2 = chain.clone();
         c2.matching = Some(refined);

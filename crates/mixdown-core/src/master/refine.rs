@@ -12,12 +12,11 @@
 
 use super::chain::MasterChain;
 use super::reference::{
-    fill, match_band, mean, mid_side_spectra_gated_by, power_sum_db, side_to_mid, smooth,
+    any_gain, fill, match_band, mean, mid_side_spectra_gated_by, side_to_mid, smooth, total_db,
     MatchStage, Spectra, EMPTY_BELOW_DB, MAX_BOOST_DB, MAX_CUT_DB, MAX_NARROW_DB, MAX_WIDEN_DB,
     NORM_BAND_HZ,
 };
 use super::render::render;
-use crate::analysis::subblock_powers;
 use crate::audio::AudioBuffer;
 
 /// Songs up to this long (seconds) are refined: a test master costs a render of the song
@@ -43,13 +42,11 @@ fn residuals(
     stage: &MatchStage,
     out: &Spectra,
 ) -> Vec<(Option<f64>, Option<f64>)> {
-    let total =
-        |s: &Spectra, i: usize| s.1[i].map(|m| power_sum_db(m, s.2.as_ref().and_then(|sd| sd[i])));
     let n = before.0.len().min(out.0.len()).min(stage.bands.len());
     let raw: Vec<(Option<f64>, Option<f64>)> = (0..n)
         .map(|i| {
             let b = &stage.bands[i];
-            let t = match (total(before, i), total(out, i)) {
+            let t = match (total_db(before, i), total_db(out, i)) {
                 (Some(s), Some(o)) => Some(s + b.tone_db - o),
                 _ => None,
             };
@@ -70,20 +67,19 @@ fn residuals(
         .collect()
 }
 
-/// A refinement of a match once a master made with `current` is measured ([`residuals`]
-/// against `aim`, the match as designed): the curve that should land where the match meant,
+/// A refinement of a match once a master of `song` made with `current` is measured
+/// ([`residuals`] against `aim`, the match as designed): the curve that should land where the match meant,
 /// and how far off the master was (the largest band residual, dB; width counts half), or None
 /// when the master is already within [`REFINE_ABOVE_DB`] of the aim everywhere. The refined
 /// curve stays within [`REFINE_MAX_DB`] of the aim and inside the match's bounds, and a band
 /// the song does not have is never boosted.
 pub fn refine(
     song: &Spectra,
-    before: &Spectra,
     aim: &MatchStage,
     current: &MatchStage,
     out: &Spectra,
 ) -> Option<(MatchStage, f64)> {
-    let res = residuals(before, aim, out);
+    let res = residuals(song, aim, out);
     let in_range = |i: usize| (REFINE_HZ.0..=REFINE_HZ.1).contains(&song.0[i]);
     // a band already at a bound in the direction it would move cannot do better: it does
     // not count
@@ -112,8 +108,9 @@ pub fn refine(
     if worst <= REFINE_ABOVE_DB {
         return None;
     }
-    let total = |i: usize| song.1[i].map(|m| power_sum_db(m, song.2.as_ref().and_then(|s| s[i])));
-    let max_song = (0..song.0.len()).filter_map(total).fold(f64::MIN, f64::max);
+    let max_song = (0..song.0.len())
+        .filter_map(|i| total_db(song, i))
+        .fold(f64::MIN, f64::max);
     let t_res: Vec<Option<f64>> = res.iter().map(|r| r.0).collect();
     let w_res: Vec<Option<f64>> = res.iter().map(|r| r.1).collect();
     let (t_res, w_res) = (fill(&t_res), fill(&smooth(&w_res)));
@@ -121,7 +118,7 @@ pub fn refine(
     let n = res.len().min(aim.bands.len());
     for (i, b) in st.bands.iter_mut().enumerate().take(n) {
         let a = &aim.bands[i];
-        let empty = total(i).is_none_or(|s| s < max_song - EMPTY_BELOW_DB);
+        let empty = total_db(song, i).is_none_or(|s| s < max_song - EMPTY_BELOW_DB);
         let near = |x: f64, to: f64| x.clamp(to - REFINE_MAX_DB, to + REFINE_MAX_DB);
         let mut t = near(b.tone_db + t_res[i], a.tone_db).clamp(-MAX_CUT_DB, MAX_BOOST_DB);
         if empty {
@@ -136,29 +133,30 @@ pub fn refine(
         };
         *b = match_band(b.hz, t, w, rho);
     }
-    st.enabled = st
-        .bands
-        .iter()
-        .any(|b| b.mid_db.abs() >= 0.05 || b.side_db.abs() >= 0.05);
+    st.enabled = any_gain(&st.bands);
     Some((st, worst))
 }
 
 /// Master the song with `chain` as a test and correct its match by what came out
 /// ([`refine`]), for up to [`REFINE_ROUNDS`] test masters while it is off the aim. `song` is
-/// the song's own spectra (what the match was designed on). None: no match, nothing
+/// the song's own spectra (what the match was designed on) and `song_subblocks` its
+/// K-weighted 100 ms sub-block powers (from its analysis). None: no match, nothing
 /// measurable, or the first test master already lands within [`REFINE_ABOVE_DB`] of the aim.
-pub fn refine_match(buf: &AudioBuffer, chain: &MasterChain, song: &Spectra) -> Option<MatchStage> {
+pub fn refine_match(
+    buf: &AudioBuffer,
+    chain: &MasterChain,
+    song: &Spectra,
+    song_subblocks: &[f64],
+) -> Option<MatchStage> {
     let aim = chain.matching.as_ref()?;
-    let views: Vec<&[f32]> = buf.channels.iter().map(|c| c.as_slice()).collect();
-    let sub = subblock_powers(&views, buf.sample_rate);
     let mut c = chain.clone();
     let mut first_off = None;
     // the glue and the limiter answer the corrected curve a little (more bass, more
     // limiting of it), so a second test closes most of what the first leaves
     for _ in 0..REFINE_ROUNDS {
-        let (out, _) = render(buf.clone(), &c, &sub, &|_, _| {}).ok()?;
+        let (out, _) = render(buf.clone(), &c, song_subblocks, &|_, _| {}).ok()?;
         let after = mid_side_spectra_gated_by(&out, Some(buf))?;
-        let Some((st, off)) = refine(song, song, aim, c.matching.as_ref()?, &after) else {
+        let Some((st, off)) = refine(song, aim, c.matching.as_ref()?, &after) else {
             break;
         };
         first_off.get_or_insert(off);

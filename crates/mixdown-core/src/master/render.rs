@@ -180,9 +180,12 @@ pub fn render(
                     if let Some(f) = fir.as_mut() {
                         f.run_until(&mut next, b, n, next_end);
                     }
-                    let mut block: Vec<&mut [f32]> =
-                        next.iter_mut().map(|c| &mut c[..next_end - b]).collect();
-                    eq_and_sidechain(eq, sc, &mut block, det_next_ref);
+                    // then `next` is only the next block (cut in place: no allocation here)
+                    for c in next.iter_mut() {
+                        let all = std::mem::take(c);
+                        *c = &mut all[..next_end - b];
+                    }
+                    eq_and_sidechain(eq, sc, &mut next, det_next_ref);
                 }
                 if !prev[0].is_empty() {
                     meter.push(&prev);

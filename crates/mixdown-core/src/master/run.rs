@@ -367,7 +367,7 @@ pub fn run(job: &MasterJob, progress: &dyn Fn(&str, f64)) -> Result<MasterReport
     {
         if buf.duration_s() <= REFINE_MAX_S {
             progress("refine the match", 0.0);
-            if let Some(m) = refine_match(&buf, &chain, song) {
+            if let Some(m) = refine_match(&buf, &chain, song, &before.loudness_subblocks) {
                 chain.matching = Some(m);
             }
             crate::timing::mark("match refined");
