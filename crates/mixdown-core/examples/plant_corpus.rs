@@ -245,8 +245,8 @@ fn main() {
         }
         let r = &base.master.reverb;
         println!(
-            "   baseline reverb: decay {:?} s, transient decay {:?} s ({} transient), tail share {:?}, {} decays",
-            r.decay_s, r.transient_decay_s, r.transient_decays, r.tail_share, r.decays
+            "   baseline reverb: decay {:?} s, transient decay {:?} s ({} transient), tail share {:?}, {} decays, gaps {:?} dB, attacks {:?} dB",
+            r.decay_s, r.transient_decay_s, r.transient_decays, r.tail_share, r.decays, r.gap_depth_db, r.attack_db
         );
         let kinds = plan(&base);
         let results: Vec<(Vec<Outcome>, Vec<Side>)> =
@@ -499,6 +499,10 @@ fn plan(_base: &Base) -> Vec<Kind> {
         Kind::Reverb(3.0),
         Kind::Reverb(6.0),
     ]);
+    // PLANT_KIND=Reverb: only the plantings whose kind (as Debug prints it) contains it
+    if let Ok(only) = std::env::var("PLANT_KIND") {
+        k.retain(|kind| format!("{kind:?}").contains(&only));
+    }
     k
 }
 
@@ -855,12 +859,14 @@ fn explain(rule: &str, f: &FileFacts, d: &Diagnosis) -> String {
         ),
         "noise.dc_offset" => format!("dc {:?} %", d.noise.dc_percent),
         "reverb.excessive" => format!(
-            "decay {:?} s, transient decay {:?} s ({} decays), tail share {:?}, {} decays",
+            "decay {:?} s, transient decay {:?} s ({} decays), tail share {:?}, {} decays, gaps {:?} dB, attacks {:?} dB",
             d.reverb.decay_s,
             d.reverb.transient_decay_s,
             d.reverb.transient_decays,
             d.reverb.tail_share,
-            d.reverb.decays
+            d.reverb.decays,
+            d.reverb.gap_depth_db,
+            d.reverb.attack_db
         ),
         r if r.starts_with("tonal.") => {
             let t = TONE_RULES.iter().find(|t| t.rule == r);

@@ -32,6 +32,19 @@
 //!    late / (early + late), and the clarity C80 of room acoustics, 10·log10(early / late). The
 //!    median over the decays used is reported.
 //!
+//! 7. How far the song falls into its gaps (for dense music, where decays are too short to
+//!    time): in octave bands from 250 Hz to 16 kHz at the full sample rate (23 ms windows,
+//!    10 ms hop, 30 ms smoothing), each moment's level is compared with the band's mean over
+//!    the previous [`GAP_PAST_S`]; a *fall* is how far under that the band stays for
+//!    [`GAP_HOLD_S`], a *rise* how far over. The deepest falls (the [`GAP_QUANTILE`] quantile,
+//!    from moments whose previous level is within [`GAP_RANGE_DB`] of the band's loudest and
+//!    from which the band later comes back within [`GAP_RETURN_DB`]: the song's final ring-out
+//!    is an ending, not a gap) are [`ReverbEstimate::gap_depth_db`], the deepest band's; the
+//!    same quantile of the rises is [`ReverbEstimate::attack_db`]. A reverb cannot stop: where
+//!    the music stops or a hit ends, the tail holds the level up, so every band's falls stay
+//!    shallow while attacks still rise. Bands that hold next to nothing
+//!    ([`GAP_EMPTY_BAND_DB`] under the loudest) are left out.
+//!
 //! # Grading (conservative)
 //!
 //! `reverb.excessive` is a warning only for a clear wash: at least [`MIN_TRANSIENT_DECAYS`]
@@ -39,7 +52,10 @@
 //! [`WASH_TAIL_SHARE`] (the tails carry a good part of the energy); or, on music too dense for
 //! sharp sounds to stand out, decays of [`CATHEDRAL_DECAY_S`] or longer (beyond any concert
 //! hall) with tails carrying [`CATHEDRAL_TAIL_SHARE`] of the energy (clarity C80 -4.8 dB or
-//! less: washed out by the measure of room acoustics). A long decay time without
+//! less: washed out by the measure of room acoustics); or, on dense music, gaps filled: the
+//! deepest falls in every band no deeper than [`FILLED_GAP_DB`] while attacks rise at least
+//! [`FILLED_ATTACK_DB`] (on the corpus, dry songs read 12.4-74 dB, the same songs under a
+//! 3 or 6 s reverb as loud as the dry sound 5-11 dB). A long decay time without
 //! that (a big hall, or long notes and pads, which the estimate cannot tell from reverb) is info
 //! from [`INFO_DECAY_S`]. Never a problem: reverb is a choice. The times given are the longest
 //! slow decays measured (where the reverb is easiest to hear).
@@ -97,6 +113,38 @@ pub const CATHEDRAL_DECAY_S: f64 = 4.0;
 /// less; concert halls are designed for about -2 to +4 dB).
 pub const CATHEDRAL_TAIL_SHARE: f64 = 0.75;
 
+/// Octave bands of the gap measure, Hz (up to 16 kHz, where hits, chokes and consonants stop;
+/// those under 0.45 × the sample rate).
+const GAP_BANDS: [(f64, f64); 6] = [
+    (250.0, 500.0),
+    (500.0, 1000.0),
+    (1000.0, 2000.0),
+    (2000.0, 4000.0),
+    (4000.0, 8000.0),
+    (8000.0, 16000.0),
+];
+/// The level before a moment: the band's mean power over this long, s.
+pub const GAP_PAST_S: f64 = 0.4;
+/// A fall (or a rise) counts when it holds this long, s (so that the random flutter of a
+/// noise-like sound does not count).
+pub const GAP_HOLD_S: f64 = 0.03;
+/// The deepest moments: this quantile of the falls (and of the rises).
+pub const GAP_QUANTILE: f64 = 0.998;
+/// Moments whose previous level is within this of the band's loudest are measured, dB.
+pub const GAP_RANGE_DB: f64 = 35.0;
+/// A fall counts as a gap when the band later comes back to within this of the level before
+/// it, dB.
+pub const GAP_RETURN_DB: f64 = 3.0;
+/// A band whose loud level (90th percentile) is this far under the loudest band's holds next
+/// to nothing and is left out of the gap measure, dB.
+pub const GAP_EMPTY_BAND_DB: f64 = 45.0;
+/// Fewest bands for the gap measure.
+pub const GAP_MIN_BANDS: usize = 4;
+/// Filled gaps: in every band the deepest falls are no deeper than this, dB ...
+pub const FILLED_GAP_DB: f64 = 11.0;
+/// ... while attacks still rise at least this (there are sharp sounds to blur), dB.
+pub const FILLED_ATTACK_DB: f64 = 6.0;
+
 /// The reverb of a song or a stem, as [`estimate`] measures it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReverbEstimate {
@@ -126,6 +174,21 @@ pub struct ReverbEstimate {
     /// Centres of the bands whose decays are the slowest ones, Hz.
     #[serde(default)]
     pub slow_bands_hz: Vec<f64>,
+    /// How deep the song falls into its gaps, dB: in each octave band 250 Hz-16 kHz, the
+    /// deepest falls (the [`GAP_QUANTILE`] quantile) below the previous 0.4 s that hold for
+    /// 30 ms; the deepest band's. Small: something (a reverb) fills every gap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_depth_db: Option<f64>,
+    /// How sharply sounds start, dB: the same quantile of the rises above the previous 0.4 s
+    /// (the largest band's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attack_db: Option<f64>,
+    /// Where the deepest gaps are, in the band where they are deepest (up to ten).
+    #[serde(default)]
+    pub gap_times: Vec<TimeRange>,
+    /// Centre of that band, Hz.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_band_hz: Option<f64>,
 }
 
 /// One decay in one band.
@@ -147,7 +210,53 @@ pub fn check(buf: &AudioBuffer) -> Vec<Finding> {
 
 /// Whether an estimate is a clear wash (see the module documentation).
 pub fn is_wash(e: &ReverbEstimate) -> bool {
+    sharp_sounds_ring(e) || cathedral(e) || gaps_filled(e)
+}
+
+/// Sounds start sharply but never stop: every gap is filled, the third kind (dense music
+/// whose decays are all cut short by the next note).
+fn gaps_filled(e: &ReverbEstimate) -> bool {
+    e.gap_depth_db.is_some_and(|d| d <= FILLED_GAP_DB)
+        && e.attack_db.is_some_and(|a| a >= FILLED_ATTACK_DB)
+}
+
+/// Whether an estimate is a wash by its decays alone (hits ring on, or a cathedral), leaving
+/// out filled gaps: for a single instrument that need not stop by nature (a pad, strings, a
+/// held guitar), shallow gaps say nothing about reverb.
+pub fn is_wash_by_decays(e: &ReverbEstimate) -> bool {
     sharp_sounds_ring(e) || cathedral(e)
+}
+
+/// The figure that makes an estimate a wash: (measured, threshold, unit, in words), the
+/// decay paths first.
+pub fn wash_reading(e: &ReverbEstimate) -> Option<(f64, f64, &'static str, String)> {
+    if sharp_sounds_ring(e) {
+        let d = e.transient_decay_s.unwrap_or(0.0);
+        Some((
+            d,
+            WASH_DECAY_S,
+            "s",
+            format!("hits and notes ring on for about {d:.1} s"),
+        ))
+    } else if cathedral(e) {
+        let d = e.decay_s.unwrap_or(0.0);
+        Some((
+            d,
+            CATHEDRAL_DECAY_S,
+            "s",
+            format!("every sound takes about {d:.1} s to die away"),
+        ))
+    } else if gaps_filled(e) {
+        let g = e.gap_depth_db.unwrap_or(0.0);
+        Some((
+            g,
+            FILLED_GAP_DB,
+            "dB",
+            format!("its gaps are filled: where it stops, it falls only {g:.1} dB"),
+        ))
+    } else {
+        None
+    }
 }
 
 /// Hits and notes ring on: the first kind of wash.
@@ -170,12 +279,14 @@ pub fn finding(e: &ReverbEstimate) -> Option<Finding> {
     let (sev, measured, thr) = if sharp_sounds_ring(e) {
         let d = e.transient_decay_s.unwrap_or(0.0);
         (Severity::Warning, d, WASH_DECAY_S)
-    } else if wash {
+    } else if cathedral(e) {
         (
             Severity::Warning,
             e.decay_s.unwrap_or(0.0),
             CATHEDRAL_DECAY_S,
         )
+    } else if wash {
+        return Some(filled_gaps_finding(e));
     } else {
         let d = e.decay_s.or(e.transient_decay_s)?;
         if d < INFO_DECAY_S {
@@ -221,6 +332,40 @@ pub fn finding(e: &ReverbEstimate) -> Option<Finding> {
     )
 }
 
+/// The finding for a song whose gaps are filled.
+fn filled_gaps_finding(e: &ReverbEstimate) -> Finding {
+    let depth = e.gap_depth_db.unwrap_or(0.0);
+    let attack = e.attack_db.unwrap_or(0.0);
+    Finding::new(
+        "reverb.excessive",
+        Severity::Warning,
+        format!(
+            "Reverb wash: the gaps are filled; where sounds stop, the level falls at most \
+             {depth:.1} dB"
+        ),
+        depth,
+        FILLED_GAP_DB,
+        "dB",
+    )
+    .times(e.gap_times.clone())
+    .bands(e.gap_band_hz.into_iter().collect())
+    .meaning(format!(
+        "Sounds start sharply (attacks rise {attack:.0} dB) but never really stop: in every \
+         band from 250 Hz up, the deepest drops in the song, where a hit ends or the band \
+         stops, fall only {depth:.1} dB under the moment before. Something keeps sounding in \
+         every gap, and that is what a long, loud reverb does: hits and words blur and the \
+         mix sounds distant. A clear mix, however dense, falls 15 dB or more somewhere (the \
+         space between hits, a stop, a choked cymbal). The times are the deepest of those \
+         moments: listen to how little the sound falls there."
+    ))
+    .fix(
+        "Shorten the reverb (a decay under about 1.5-2 s for a busy song), lower its return, \
+         filter its lows and highs, add pre-delay so that attacks come first, or duck it \
+         under the dry signal; use it on fewer tracks. On a finished file only a de-reverb \
+         tool can help.",
+    )
+}
+
 /// Octave bands analysed, Hz.
 const BANDS: [(f64, f64); 4] = [
     (250.0, 500.0),
@@ -236,8 +381,15 @@ pub fn estimate(buf: &AudioBuffer) -> ReverbEstimate {
     if sr == 0 || buf.frames() == 0 || buf.num_channels() == 0 || buf.non_finite().0 > 0 {
         return out;
     }
-    let (rate, mono) = decimated_mono(buf);
-    let Some(env) = band_envelopes(&mono, rate) else {
+    let (gaps, decimated) = rayon::join(|| gap_measure(buf), || decimated_mono(buf));
+    if let Some(g) = gaps {
+        out.gap_depth_db = Some(round2(g.depth_db));
+        out.attack_db = Some(round2(g.attack_db));
+        out.gap_band_hz = Some(g.band_hz);
+        out.gap_times = g.times;
+    }
+    let (rate, mono) = decimated;
+    let Some(env) = band_envelopes(&mono, rate, &BANDS) else {
         return out;
     };
     let dt = env.hop as f64 / rate;
@@ -410,7 +562,7 @@ struct Envelopes {
     bands: Vec<Vec<f64>>,
 }
 
-fn band_envelopes(x: &[f32], rate: f64) -> Option<Envelopes> {
+fn band_envelopes(x: &[f32], rate: f64, bands: &[(f64, f64)]) -> Option<Envelopes> {
     let size = ((rate * 0.023).round() as usize)
         .next_power_of_two()
         .max(16);
@@ -420,7 +572,7 @@ fn band_envelopes(x: &[f32], rate: f64) -> Option<Envelopes> {
     }
     let frames = (x.len() - size) / hop + 1;
     let bin_hz = rate / size as f64;
-    let ranges: Vec<(usize, usize)> = BANDS
+    let ranges: Vec<(usize, usize)> = bands
         .iter()
         .filter(|b| b.1 <= 0.45 * rate)
         .map(|b| {
@@ -473,6 +625,157 @@ fn band_envelopes(x: &[f32], rate: f64) -> Option<Envelopes> {
         }
     }
     Some(Envelopes { hop, bands })
+}
+
+/// What [`gap_measure`] finds.
+struct Gaps {
+    depth_db: f64,
+    attack_db: f64,
+    band_hz: f64,
+    times: Vec<TimeRange>,
+}
+
+/// How deep the song falls into its gaps and how sharply it rises, per octave band at the
+/// full sample rate (see [`ReverbEstimate::gap_depth_db`]).
+fn gap_measure(buf: &AudioBuffer) -> Option<Gaps> {
+    let rate = f64::from(buf.sample_rate);
+    let nch = buf.num_channels() as f32;
+    let mono: Vec<f32> = (0..buf.frames())
+        .map(|i| buf.channels.iter().map(|c| c[i]).sum::<f32>() / nch)
+        .collect();
+    let bands: Vec<(f64, f64)> = GAP_BANDS
+        .iter()
+        .copied()
+        .filter(|b| b.1 <= 0.45 * rate)
+        .collect();
+    if bands.len() < GAP_MIN_BANDS {
+        return None;
+    }
+    let env = band_envelopes(&mono, rate, &bands)?;
+    let dt = env.hop as f64 / rate;
+    // a band that holds next to nothing (its loud level far under the loudest band's) is
+    // left out: a stray click there is no attack and its floor no gap
+    let loud: Vec<f64> = env
+        .bands
+        .iter()
+        .map(|e| percentile(e, 0.9).unwrap_or(f64::NEG_INFINITY))
+        .collect();
+    let loudest = loud.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let per_band: Vec<Option<(f64, f64, Vec<usize>)>> = env
+        .bands
+        .par_iter()
+        .zip(&loud)
+        .map(|(e, &l)| {
+            if l < loudest - GAP_EMPTY_BAND_DB {
+                Some(None)
+            } else {
+                band_gaps(e, dt).map(Some)
+            }
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let kept: Vec<(f64, f64)> = bands
+        .iter()
+        .zip(&per_band)
+        .filter(|(_, g)| g.is_some())
+        .map(|(b, _)| *b)
+        .collect();
+    let per_band: Vec<(f64, f64, Vec<usize>)> = per_band.into_iter().flatten().collect();
+    if per_band.len() < 2 {
+        return None;
+    }
+    let bands = kept;
+    let (deepest, (depth, _, at)) = per_band
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))?;
+    let attack = per_band
+        .iter()
+        .map(|g| g.1)
+        .fold(f64::NEG_INFINITY, f64::max);
+    // the deepest moments as ranges of half a second, merged, up to ten
+    let mut ranges: Vec<(f64, f64)> = Vec::new();
+    for &t in at {
+        let a = t as f64 * dt;
+        if let Some(r) = ranges.last_mut().filter(|r| a <= r.1) {
+            r.1 = a + 0.5;
+        } else if ranges.len() < 10 {
+            ranges.push((a, a + 0.5));
+        } else {
+            break;
+        }
+    }
+    let (lo, hi) = bands[deepest];
+    Some(Gaps {
+        depth_db: *depth,
+        attack_db: attack,
+        band_hz: (lo * hi).sqrt().round(),
+        times: ranges
+            .into_iter()
+            .map(|(a, b)| TimeRange::new(a, b))
+            .collect(),
+    })
+}
+
+/// One band's deepest falls and rises (dB, the [`GAP_QUANTILE`] quantile) and the frames of
+/// the deepest falls; `None` when too little of the band is loud enough to measure.
+fn band_gaps(raw: &[f64], dt: f64) -> Option<(f64, f64, Vec<usize>)> {
+    let n = raw.len();
+    let past = ((GAP_PAST_S / dt).round() as usize).max(1);
+    let hold = ((GAP_HOLD_S / dt).round() as usize).max(1);
+    if n < past + hold + 1 {
+        return None;
+    }
+    // power, smoothed over 30 ms as the decays are
+    let p: Vec<f64> = (0..n)
+        .map(|t| {
+            let lo = t.saturating_sub(1);
+            let hi = (t + 2).min(n);
+            raw[lo..hi]
+                .iter()
+                .map(|&v| 10f64.powf(v / 10.0))
+                .sum::<f64>()
+                / (hi - lo) as f64
+        })
+        .collect();
+    let db: Vec<f64> = p.iter().map(|&v| 10.0 * v.max(1e-20).log10()).collect();
+    let top = db.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    // the loudest the band gets from each frame on: a fall the music never comes back from
+    // (the song's end ringing out, a final fade) is an ending, not a gap
+    let mut later = vec![f64::NEG_INFINITY; n + 1];
+    for t in (0..n).rev() {
+        later[t] = later[t + 1].max(db[t]);
+    }
+    let mut sum: f64 = p[..past].iter().sum();
+    let mut falls = Vec::with_capacity(n);
+    let mut rises = Vec::with_capacity(n);
+    let mut at = Vec::with_capacity(n);
+    for t in past..=n - hold {
+        if t > past {
+            sum += p[t - 1] - p[t - 1 - past];
+        }
+        let before = 10.0 * (sum.max(0.0) / past as f64).max(1e-20).log10();
+        if before <= top - GAP_RANGE_DB || later[t + hold] < before - GAP_RETURN_DB {
+            continue;
+        }
+        let w = &db[t..t + hold];
+        let hi = w.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let lo = w.iter().copied().fold(f64::INFINITY, f64::min);
+        falls.push(before - hi);
+        rises.push(lo - before);
+        at.push(t);
+    }
+    if falls.len() < 200 {
+        return None;
+    }
+    let fall = percentile(&falls, GAP_QUANTILE)?;
+    let rise = percentile(&rises, GAP_QUANTILE)?;
+    let deepest = at
+        .iter()
+        .zip(&falls)
+        .filter(|(_, &f)| f >= fall)
+        .map(|(&t, _)| t)
+        .collect();
+    Some((fall, rise, deepest))
 }
 
 /// The decays of one band envelope (dB, one value per `dt` s).
@@ -667,6 +970,98 @@ mod tests {
             let f = finding(&e(d, s)).expect("a finding");
             assert_eq!(f.severity, Severity::Info, "{d} {s}");
         }
+    }
+
+    /// Twelve seconds of dense music with no pause: a held chord that changes every half
+    /// second (legato), a kick on the beat and a short hi-hat every eighth note; with
+    /// `attacks` false only the chord, fading in and out over each bar (a pad).
+    fn dense(attacks: bool) -> AudioBuffer {
+        use mixdown_dsp::rng::Rng;
+        let n = 12 * SR as usize;
+        let sr = f64::from(SR);
+        let mut rng = Rng::new(3);
+        let chords = [
+            [220.0, 277.2, 329.6],
+            [196.0, 246.9, 293.7],
+            [174.6, 220.0, 261.6],
+            [196.0, 246.9, 329.6],
+        ];
+        let x: Vec<f32> = (0..n)
+            .map(|i| {
+                let t = i as f64 / sr;
+                let c = chords[(t / 0.5) as usize % chords.len()];
+                let mut v: f64 = c
+                    .iter()
+                    .flat_map(|&f| (1..=8).map(move |k| (f, k as f64)))
+                    .map(|(f, k)| (2.0 * PI * f * k * t).sin() / k)
+                    .sum::<f64>()
+                    * 0.05;
+                if attacks {
+                    let beat = t % 0.5;
+                    v += 0.5 * (2.0 * PI * 55.0 * beat).sin() * (-beat / 0.08).exp();
+                    let eighth = t % 0.25;
+                    v += 0.3 * rng.gaussian() * (-eighth / 0.01).exp();
+                } else {
+                    v *= 0.6 + 0.4 * (2.0 * PI * t / 2.0).sin();
+                }
+                v as f32
+            })
+            .collect();
+        AudioBuffer::from_channels(SR, vec![x.clone(), x])
+    }
+
+    #[test]
+    fn dense_music_under_a_long_reverb_has_its_gaps_filled() {
+        let dry = estimate(&dense(true));
+        eprintln!("dense dry: {dry:?}");
+        assert!(dry.gap_depth_db.is_some_and(|d| d > 20.0), "{dry:?}");
+        assert!(!is_wash(&dry), "{dry:?}");
+        for t60 in [3.0, 6.0] {
+            let b = reverberate(&dense(true), t60, 0.0);
+            let e = estimate(&b);
+            eprintln!("dense, T60 {t60}: {e:?}");
+            assert!(gaps_filled(&e), "{t60}: {e:?}");
+            let f = finding(&e).expect("a finding");
+            assert_eq!(f.severity, Severity::Warning, "{f:#?}");
+            assert!(!f.times.is_empty(), "{f:#?}");
+        }
+        // a room of a second, well under the dry sound, leaves the gaps deep enough
+        let room = estimate(&reverberate(&dense(true), 1.0, -12.0));
+        eprintln!("dense, room: {room:?}");
+        assert!(!gaps_filled(&room), "{room:?}");
+    }
+
+    #[test]
+    fn a_pad_without_attacks_is_not_called_a_wash_for_its_shallow_gaps() {
+        let e = estimate(&reverberate(&dense(false), 3.0, 0.0));
+        eprintln!("pad: {e:?}");
+        assert!(e.gap_depth_db.is_some_and(|d| d <= FILLED_GAP_DB), "{e:?}");
+        assert!(!gaps_filled(&e), "{e:?}");
+    }
+
+    #[test]
+    fn a_final_ring_out_is_an_ending_not_a_gap() {
+        // the song's own ending rings out after it: not counted as a deep gap
+        let b = dense(true);
+        let body = reverberate(&b, 3.0, 0.0);
+        let ring = add_decaying_noise_reverb(
+            &b,
+            3.0,
+            0.0,
+            &mut {
+                let mut r = mixdown_dsp::rng::Rng::new(5);
+                move |_| r.gaussian()
+            },
+            true,
+        );
+        let e_body = estimate(&body);
+        let e_ring = estimate(&ring);
+        eprintln!("body {e_body:?}\nring {e_ring:?}");
+        assert!(gaps_filled(&e_ring), "{e_ring:?}");
+        assert!(
+            (e_ring.gap_depth_db.unwrap_or(0.0) - e_body.gap_depth_db.unwrap_or(0.0)).abs() < 3.0,
+            "{e_body:?} {e_ring:?}"
+        );
     }
 
     #[test]

@@ -1116,8 +1116,31 @@ impl<'a> Ctx<'a> {
             let name = &self.names[k];
             let role = self.role(k);
             let e = &self.m[k].reverb;
-            if !matches!(role, Role::Fx | Role::Cymbals) && reverb::is_wash(e) {
-                let d = e.transient_decay_s.unwrap_or(0.0);
+            // a part that stops by nature (drums, voices) shows a wash in its filled gaps too;
+            // one that may hold (pads, strings, guitars) only in its decays
+            let stops = matches!(
+                role,
+                Role::Kick
+                    | Role::Snare
+                    | Role::Hats
+                    | Role::Toms
+                    | Role::Percussion
+                    | Role::LeadVocal
+                    | Role::BackingVocal
+            );
+            let wash = if stops {
+                reverb::is_wash(e)
+            } else {
+                reverb::is_wash_by_decays(e)
+            };
+            if !matches!(role, Role::Fx | Role::Cymbals) && wash {
+                // a wash always has its reading (the decay paths come first)
+                let (d, thr, unit, what) = reverb::wash_reading(e).unwrap_or((
+                    0.0,
+                    reverb::WASH_DECAY_S,
+                    "s",
+                    String::new(),
+                ));
                 let sev = if role == Role::Pad {
                     Severity::Info
                 } else {
@@ -1127,14 +1150,22 @@ impl<'a> Ctx<'a> {
                     Finding::new(
                         "stems.effects.reverb",
                         sev,
-                        format!("{name} is drenched in reverb: hits and notes ring on for about {d:.1} s"),
+                        format!("{name} is drenched in reverb: {what}"),
                         d,
-                        reverb::WASH_DECAY_S,
-                        "s",
+                        thr,
+                        unit,
                     )
                     .tracks(vec![name.clone()])
-                    .times(e.slowest.clone())
-                    .bands(e.slow_bands_hz.clone())
+                    .times(if unit == "dB" {
+                        e.gap_times.clone()
+                    } else {
+                        e.slowest.clone()
+                    })
+                    .bands(if unit == "dB" {
+                        e.gap_band_hz.into_iter().collect()
+                    } else {
+                        e.slow_bands_hz.clone()
+                    })
                     .meaning(format!(
                         "On {name} every attack is followed by a long tail ({:.0} % of its energy \
                          comes after the first 80 ms): the part sounds far away and smears into \
