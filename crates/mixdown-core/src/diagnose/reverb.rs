@@ -366,6 +366,25 @@ fn filled_gaps_finding(e: &ReverbEstimate) -> Finding {
     )
 }
 
+/// A filled-gaps finding for a file that is also heavily limited or compressed: information
+/// only, since the limiter's release fills gaps too (other findings are returned as they are).
+pub fn gaps_filled_by_squashing(mut f: Finding) -> Finding {
+    if f.rule == "reverb.excessive" && f.unit == "dB" && f.severity > Severity::Info {
+        f.severity = Severity::Info;
+        f.title = format!(
+            "Gaps filled (by the limiting, or by reverb): where sounds stop, the level falls at \
+             most {:.1} dB",
+            f.measured
+        );
+        f.meaning.push_str(
+            " This file is also heavily limited or compressed (see the dynamics findings), and \
+             a limiter's release holds the level up between hits too, so the cause cannot be \
+             told apart here: fix the dynamics first.",
+        );
+    }
+    f
+}
+
 /// Octave bands analysed, Hz.
 const BANDS: [(f64, f64); 4] = [
     (250.0, 500.0),
@@ -1029,6 +1048,19 @@ mod tests {
         let room = estimate(&reverberate(&dense(true), 1.0, -12.0));
         eprintln!("dense, room: {room:?}");
         assert!(!gaps_filled(&room), "{room:?}");
+    }
+
+    #[test]
+    fn filled_gaps_in_a_squashed_file_are_only_information() {
+        let e = estimate(&reverberate(&dense(true), 3.0, 0.0));
+        let f = finding(&e).expect("a finding");
+        assert_eq!(f.unit, "dB", "{f:#?}");
+        let g = gaps_filled_by_squashing(f.clone());
+        assert_eq!(g.severity, Severity::Info);
+        assert_eq!(g.measured, f.measured);
+        // a decay-based wash stays what it is
+        let d = finding(&estimate(&reverberate(&song(), 3.0, 0.0))).expect("a finding");
+        assert_eq!(gaps_filled_by_squashing(d.clone()), d);
     }
 
     #[test]
