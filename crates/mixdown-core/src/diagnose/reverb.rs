@@ -227,33 +227,60 @@ pub fn is_wash_by_decays(e: &ReverbEstimate) -> bool {
     sharp_sounds_ring(e) || cathedral(e)
 }
 
-/// The figure that makes an estimate a wash: (measured, threshold, unit, in words), the
-/// decay paths first.
-pub fn wash_reading(e: &ReverbEstimate) -> Option<(f64, f64, &'static str, String)> {
+/// Which cue makes an estimate a wash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WashKind {
+    /// Hits and notes ring on ([`WASH_DECAY_S`]).
+    Ringing,
+    /// Every sound decays like a cathedral ([`CATHEDRAL_DECAY_S`]).
+    Cathedral,
+    /// The gaps are filled ([`FILLED_GAP_DB`]).
+    FilledGaps,
+}
+
+/// The figure that makes an estimate a wash, and where to hear it.
+#[derive(Clone, Debug)]
+pub struct WashReading {
+    pub kind: WashKind,
+    pub measured: f64,
+    pub threshold: f64,
+    pub unit: &'static str,
+    /// The figure in words ("hits and notes ring on for about 3.1 s").
+    pub words: String,
+    pub times: Vec<TimeRange>,
+    pub bands_hz: Vec<f64>,
+}
+
+/// The reading of a wash (`None`: not a wash), the decay cues first.
+pub fn wash_reading(e: &ReverbEstimate) -> Option<WashReading> {
+    let decays = |kind, measured: f64, threshold, words: String| WashReading {
+        kind,
+        measured,
+        threshold,
+        unit: "s",
+        words,
+        times: e.slowest.clone(),
+        bands_hz: e.slow_bands_hz.clone(),
+    };
     if sharp_sounds_ring(e) {
         let d = e.transient_decay_s.unwrap_or(0.0);
-        Some((
-            d,
-            WASH_DECAY_S,
-            "s",
-            format!("hits and notes ring on for about {d:.1} s"),
-        ))
+        let words = format!("hits and notes ring on for about {d:.1} s");
+        Some(decays(WashKind::Ringing, d, WASH_DECAY_S, words))
     } else if cathedral(e) {
         let d = e.decay_s.unwrap_or(0.0);
-        Some((
-            d,
-            CATHEDRAL_DECAY_S,
-            "s",
-            format!("every sound takes about {d:.1} s to die away"),
-        ))
+        let words = format!("every sound takes about {d:.1} s to die away");
+        Some(decays(WashKind::Cathedral, d, CATHEDRAL_DECAY_S, words))
     } else if gaps_filled(e) {
         let g = e.gap_depth_db.unwrap_or(0.0);
-        Some((
-            g,
-            FILLED_GAP_DB,
-            "dB",
-            format!("its gaps are filled: where it stops, it falls only {g:.1} dB"),
-        ))
+        Some(WashReading {
+            kind: WashKind::FilledGaps,
+            measured: g,
+            threshold: FILLED_GAP_DB,
+            unit: "dB",
+            words: format!("its gaps are filled: where it stops, it falls only {g:.1} dB"),
+            times: e.gap_times.clone(),
+            bands_hz: e.gap_band_hz.into_iter().collect(),
+        })
     } else {
         None
     }
@@ -275,18 +302,13 @@ fn cathedral(e: &ReverbEstimate) -> bool {
 
 /// The finding for an estimate.
 pub fn finding(e: &ReverbEstimate) -> Option<Finding> {
-    let wash = is_wash(e);
-    let (sev, measured, thr) = if sharp_sounds_ring(e) {
-        let d = e.transient_decay_s.unwrap_or(0.0);
-        (Severity::Warning, d, WASH_DECAY_S)
-    } else if cathedral(e) {
-        (
-            Severity::Warning,
-            e.decay_s.unwrap_or(0.0),
-            CATHEDRAL_DECAY_S,
-        )
-    } else if wash {
-        return Some(filled_gaps_finding(e));
+    let reading = wash_reading(e);
+    let wash = reading.is_some();
+    let (sev, measured, thr) = if let Some(r) = reading {
+        if r.kind == WashKind::FilledGaps {
+            return Some(filled_gaps_finding(e, r));
+        }
+        (Severity::Warning, r.measured, r.threshold)
     } else {
         let d = e.decay_s.or(e.transient_decay_s)?;
         if d < INFO_DECAY_S {
@@ -333,8 +355,8 @@ pub fn finding(e: &ReverbEstimate) -> Option<Finding> {
 }
 
 /// The finding for a song whose gaps are filled.
-fn filled_gaps_finding(e: &ReverbEstimate) -> Finding {
-    let depth = e.gap_depth_db.unwrap_or(0.0);
+fn filled_gaps_finding(e: &ReverbEstimate, r: WashReading) -> Finding {
+    let depth = r.measured;
     let attack = e.attack_db.unwrap_or(0.0);
     Finding::new(
         "reverb.excessive",
@@ -347,8 +369,8 @@ fn filled_gaps_finding(e: &ReverbEstimate) -> Finding {
         FILLED_GAP_DB,
         "dB",
     )
-    .times(e.gap_times.clone())
-    .bands(e.gap_band_hz.into_iter().collect())
+    .times(r.times)
+    .bands(r.bands_hz)
     .meaning(format!(
         "Sounds start sharply (attacks rise {attack:.0} dB) but never really stop: in every \
          band from 250 Hz up, the deepest drops in the song, where a hit ends or the band \
@@ -400,7 +422,11 @@ pub fn estimate(buf: &AudioBuffer) -> ReverbEstimate {
     if sr == 0 || buf.frames() == 0 || buf.num_channels() == 0 || buf.non_finite().0 > 0 {
         return out;
     }
-    let (gaps, decimated) = rayon::join(|| gap_measure(buf), || decimated_mono(buf));
+    let mono = channel_mean(buf);
+    let (gaps, decimated) = rayon::join(
+        || gap_measure(&mono, buf.sample_rate),
+        || decimated(&mono, buf.sample_rate),
+    );
     if let Some(g) = gaps {
         out.gap_depth_db = Some(round2(g.depth_db));
         out.attack_db = Some(round2(g.attack_db));
@@ -540,18 +566,27 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// The channel mean, decimated (triangular anti-alias window) to about 11 kHz or more.
-fn decimated_mono(buf: &AudioBuffer) -> (f64, Vec<f32>) {
-    let sr = f64::from(buf.sample_rate);
-    let d = ((sr / 11_025.0).floor() as usize).max(1);
-    let n = buf.frames();
+/// The mean of the channels.
+fn channel_mean(buf: &AudioBuffer) -> Vec<f32> {
     let nch = buf.num_channels() as f32;
+    (0..buf.frames())
+        .into_par_iter()
+        .with_min_len(4096)
+        .map(|i| buf.channels.iter().map(|c| c[i]).sum::<f32>() / nch)
+        .collect()
+}
+
+/// `x` decimated (triangular anti-alias window) to about 11 kHz or more: (rate, samples).
+fn decimated(x: &[f32], sample_rate: u32) -> (f64, Vec<f32>) {
+    let sr = f64::from(sample_rate);
+    let d = ((sr / 11_025.0).floor() as usize).max(1);
+    let n = x.len();
     let out_len = n / d;
     let taps: Vec<f32> = (0..2 * d - 1)
         .map(|i| (d - (i as isize - (d as isize - 1)).unsigned_abs()) as f32)
         .collect();
-    let norm = 1.0 / (taps.iter().sum::<f32>() * nch);
-    let mono: Vec<f32> = (0..out_len)
+    let norm = 1.0 / taps.iter().sum::<f32>();
+    let out: Vec<f32> = (0..out_len)
         .into_par_iter()
         .with_min_len(4096)
         .map(|m| {
@@ -562,17 +597,12 @@ fn decimated_mono(buf: &AudioBuffer) -> (f64, Vec<f32>) {
                 if k < d - 1 || k - (d - 1) >= n {
                     continue;
                 }
-                let idx = k - (d - 1);
-                let mut s = 0.0f32;
-                for c in &buf.channels {
-                    s += c[idx];
-                }
-                acc += t * s;
+                acc += t * x[k - (d - 1)];
             }
             acc * norm
         })
         .collect();
-    (sr / d as f64, mono)
+    (sr / d as f64, out)
 }
 
 /// Band envelopes in dB, one frame per hop.
@@ -656,12 +686,8 @@ struct Gaps {
 
 /// How deep the song falls into its gaps and how sharply it rises, per octave band at the
 /// full sample rate (see [`ReverbEstimate::gap_depth_db`]).
-fn gap_measure(buf: &AudioBuffer) -> Option<Gaps> {
-    let rate = f64::from(buf.sample_rate);
-    let nch = buf.num_channels() as f32;
-    let mono: Vec<f32> = (0..buf.frames())
-        .map(|i| buf.channels.iter().map(|c| c[i]).sum::<f32>() / nch)
-        .collect();
+fn gap_measure(mono: &[f32], sample_rate: u32) -> Option<Gaps> {
+    let rate = f64::from(sample_rate);
     let bands: Vec<(f64, f64)> = GAP_BANDS
         .iter()
         .copied()
@@ -670,7 +696,7 @@ fn gap_measure(buf: &AudioBuffer) -> Option<Gaps> {
     if bands.len() < GAP_MIN_BANDS {
         return None;
     }
-    let env = band_envelopes(&mono, rate, &bands)?;
+    let env = band_envelopes(mono, rate, &bands)?;
     let dt = env.hop as f64 / rate;
     // a band that holds next to nothing (its loud level far under the loudest band's) is
     // left out: a stray click there is no attack and its floor no gap

@@ -1133,14 +1133,9 @@ impl<'a> Ctx<'a> {
             } else {
                 reverb::is_wash_by_decays(e)
             };
-            if !matches!(role, Role::Fx | Role::Cymbals) && wash {
-                // a wash always has its reading (the decay paths come first)
-                let (d, thr, unit, what) = reverb::wash_reading(e).unwrap_or((
-                    0.0,
-                    reverb::WASH_DECAY_S,
-                    "s",
-                    String::new(),
-                ));
+            // a wash always has its reading (the decay cues come first)
+            let reading = reverb::wash_reading(e).filter(|_| wash);
+            if let Some(r) = reading.filter(|_| !matches!(role, Role::Fx | Role::Cymbals)) {
                 let sev = if role == Role::Pad {
                     Severity::Info
                 } else {
@@ -1150,22 +1145,14 @@ impl<'a> Ctx<'a> {
                     Finding::new(
                         "stems.effects.reverb",
                         sev,
-                        format!("{name} is drenched in reverb: {what}"),
-                        d,
-                        thr,
-                        unit,
+                        format!("{name} is drenched in reverb: {}", r.words),
+                        r.measured,
+                        r.threshold,
+                        r.unit,
                     )
                     .tracks(vec![name.clone()])
-                    .times(if unit == "dB" {
-                        e.gap_times.clone()
-                    } else {
-                        e.slowest.clone()
-                    })
-                    .bands(if unit == "dB" {
-                        e.gap_band_hz.into_iter().collect()
-                    } else {
-                        e.slow_bands_hz.clone()
-                    })
+                    .times(r.times)
+                    .bands(r.bands_hz)
                     .meaning(format!(
                         "On {name} every attack is followed by a long tail ({:.0} % of its energy \
                          comes after the first 80 ms): the part sounds far away and smears into \
