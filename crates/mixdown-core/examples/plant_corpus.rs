@@ -245,8 +245,9 @@ fn main() {
         }
         let r = &base.master.reverb;
         println!(
-            "   baseline reverb: decay {:?} s, transient decay {:?} s ({} transient), tail share {:?}, {} decays, gaps {:?} dB, attacks {:?} dB",
-            r.decay_s, r.transient_decay_s, r.transient_decays, r.tail_share, r.decays, r.gap_depth_db, r.attack_db
+            "   baseline reverb: decay {:?} s, transient decay {:?} s ({} transient), tail share {:?}, {} decays, gaps {:?} dB, attacks {:?} dB, per band {:?}",
+            r.decay_s, r.transient_decay_s, r.transient_decays, r.tail_share, r.decays, r.gap_depth_db, r.attack_db,
+            r.gap_bands.iter().map(|g| g.depth_db).collect::<Vec<_>>()
         );
         let kinds = plan(&base);
         let results: Vec<(Vec<Outcome>, Vec<Side>)> =
@@ -545,7 +546,8 @@ fn run_planting(base: &Base, kind: &Kind) -> (Vec<Outcome>, Vec<Side>) {
                 Err(why) => (None, why.clone()),
                 Ok(()) => {
                     let (ok, why) = evaluate(e, b, &d);
-                    let why = if ok {
+                    // PLANT_DETAIL=1: the figures behind every verdict, not only the misses
+                    let why = if ok && std::env::var_os("PLANT_DETAIL").is_none() {
                         why
                     } else {
                         let f = facts.get_or_insert_with(|| FileFacts::measure(&p.buf));
@@ -859,14 +861,15 @@ fn explain(rule: &str, f: &FileFacts, d: &Diagnosis) -> String {
         ),
         "noise.dc_offset" => format!("dc {:?} %", d.noise.dc_percent),
         "reverb.excessive" => format!(
-            "decay {:?} s, transient decay {:?} s ({} decays), tail share {:?}, {} decays, gaps {:?} dB, attacks {:?} dB",
+            "decay {:?} s, transient decay {:?} s ({} decays), tail share {:?}, {} decays, gaps {:?} dB, attacks {:?} dB, per band {:?}",
             d.reverb.decay_s,
             d.reverb.transient_decay_s,
             d.reverb.transient_decays,
             d.reverb.tail_share,
             d.reverb.decays,
             d.reverb.gap_depth_db,
-            d.reverb.attack_db
+            d.reverb.attack_db,
+            d.reverb.gap_bands.iter().map(|g| g.depth_db).collect::<Vec<_>>()
         ),
         r if r.starts_with("tonal.") => {
             let t = TONE_RULES.iter().find(|t| t.rule == r);

@@ -259,7 +259,7 @@ pub fn file_findings(
     let mut findings = file::check(&facts, judge);
     findings.extend(noise::findings(&noise_m, buf.duration_s()));
     // heavy limiting or compression holds the level up between hits as a reverb does: filled
-    // gaps in such a file cannot be blamed on reverb alone
+    // gaps or cathedral-long decays in such a file cannot be blamed on reverb alone
     let squashed = findings.iter().any(|f| {
         f.severity >= Severity::Warning
             && matches!(
@@ -267,13 +267,7 @@ pub fn file_findings(
                 "dynamics.over_limited" | "dynamics.over_compressed" | "dynamics.flattened"
             )
     });
-    findings.extend(reverb::finding(&reverb_e).map(|f| {
-        if squashed {
-            reverb::gaps_filled_by_squashing(f)
-        } else {
-            f
-        }
-    }));
+    findings.extend(reverb::finding_in_context(&reverb_e, squashed));
     (findings, noise_m, reverb_e)
 }
 

@@ -52,7 +52,9 @@
 //! [`WASH_TAIL_SHARE`] (the tails carry a good part of the energy); or, on music too dense for
 //! sharp sounds to stand out, decays of [`CATHEDRAL_DECAY_S`] or longer (beyond any concert
 //! hall) with tails carrying [`CATHEDRAL_TAIL_SHARE`] of the energy (clarity C80 -4.8 dB or
-//! less: washed out by the measure of room acoustics); or, on dense music, gaps filled: the
+//! less: washed out by the measure of room acoustics), the gaps agreeing (in the bands the
+//! decays are timed in, the median band falls at most [`CATHEDRAL_GAP_DB`] where sounds stop:
+//! no such tail lets it fall further); or, on dense music, gaps filled: the
 //! deepest falls in every band no deeper than [`FILLED_GAP_DB`] while attacks rise at least
 //! [`FILLED_ATTACK_DB`] (on the corpus, dry songs read 12.4-74 dB, the same songs under a
 //! 3 or 6 s reverb as loud as the dry sound 5-11 dB). A long decay time without
@@ -112,6 +114,11 @@ pub const CATHEDRAL_DECAY_S: f64 = 4.0;
 /// ... and the tails carry at least this share of the energy (clarity C80 of -4.8 dB or
 /// less; concert halls are designed for about -2 to +4 dB).
 pub const CATHEDRAL_TAIL_SHARE: f64 = 0.75;
+/// ... and where sounds stop, those bands fall no deeper than this (the median band's deepest
+/// falls, [`ReverbEstimate::gap_bands`]), dB: such a tail holds the level up (on the corpus,
+/// plantings the cathedral cue finds read at most 15 dB, a dry dense backing track with a few
+/// slow decays 24 dB).
+pub const CATHEDRAL_GAP_DB: f64 = 20.0;
 
 /// Octave bands of the gap measure, Hz (up to 16 kHz, where hits, chokes and consonants stop;
 /// those under 0.45 × the sample rate).
@@ -189,6 +196,19 @@ pub struct ReverbEstimate {
     /// Centre of that band, Hz.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gap_band_hz: Option<f64>,
+    /// The deepest falls of every band measured, dB, with the band's centre, Hz (low to
+    /// high): where a reverb is, its band's falls stay shallow.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gap_bands: Vec<GapBand>,
+}
+
+/// One band's gap reading.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GapBand {
+    /// Centre of the band, Hz.
+    pub hz: f64,
+    /// Its deepest falls, dB.
+    pub depth_db: f64,
 }
 
 /// One decay in one band.
@@ -295,9 +315,27 @@ fn sharp_sounds_ring(e: &ReverbEstimate) -> bool {
 
 /// Everything decays like a cathedral and the tails carry most of the energy: the second kind
 /// (on dense music the wash fills the gaps, so few sharp sounds stand out to be timed).
+/// The gaps must agree: a tail that long and that loud cannot let the level fall far where
+/// sounds stop, so the bands the decays are timed in (250 Hz-4 kHz) must fall at most
+/// [`CATHEDRAL_GAP_DB`] (their median); a few slow decays in a track whose gaps are deep are
+/// the estimator's instability (or long notes), not a wash.
 fn cathedral(e: &ReverbEstimate) -> bool {
     e.decay_s.is_some_and(|d| d >= CATHEDRAL_DECAY_S)
         && e.tail_share.is_some_and(|t| t >= CATHEDRAL_TAIL_SHARE)
+        && decay_band_gaps_db(e).is_some_and(|g| g <= CATHEDRAL_GAP_DB)
+}
+
+/// The median of the deepest falls in the bands the decays are timed in (`None`: no gap
+/// measure).
+pub fn decay_band_gaps_db(e: &ReverbEstimate) -> Option<f64> {
+    let top = BANDS[BANDS.len() - 1].1;
+    let depths: Vec<f64> = e
+        .gap_bands
+        .iter()
+        .filter(|g| g.hz < top)
+        .map(|g| g.depth_db)
+        .collect();
+    percentile(&depths, 0.5)
 }
 
 /// The finding for an estimate.
@@ -388,23 +426,36 @@ fn filled_gaps_finding(e: &ReverbEstimate, r: WashReading) -> Finding {
     )
 }
 
-/// A filled-gaps finding for a file that is also heavily limited or compressed: information
-/// only, since the limiter's release fills gaps too (other findings are returned as they are).
-pub fn gaps_filled_by_squashing(mut f: Finding) -> Finding {
-    if f.rule == "reverb.excessive" && f.unit == "dB" && f.severity > Severity::Info {
-        f.severity = Severity::Info;
-        f.title = format!(
+/// The finding for an estimate of a file that is heavily limited or compressed (`squashed`:
+/// its dynamics findings say so at warning or worse). A limiter's release holds the level up
+/// between hits and stretches the decays as a tail does, so the two cues meant for dense
+/// music (filled gaps, cathedral-long decays) cannot blame reverb there: they become
+/// information. Sharp sounds that ring on are timed one by one and stay what they are.
+pub fn finding_in_context(e: &ReverbEstimate, squashed: bool) -> Option<Finding> {
+    let mut f = finding(e)?;
+    let kind = wash_reading(e).map(|r| r.kind);
+    if !squashed || !matches!(kind, Some(WashKind::Cathedral | WashKind::FilledGaps)) {
+        return Some(f);
+    }
+    f.severity = Severity::Info;
+    f.title = if kind == Some(WashKind::FilledGaps) {
+        format!(
             "Gaps filled (by the limiting, or by reverb): where sounds stop, the level falls at \
              most {:.1} dB",
             f.measured
-        );
-        f.meaning.push_str(
-            " This file is also heavily limited or compressed (see the dynamics findings), and \
-             a limiter's release holds the level up between hits too, so the cause cannot be \
-             told apart here: fix the dynamics first.",
-        );
-    }
-    f
+        )
+    } else {
+        format!(
+            "Long decays (by the limiting, or by reverb): sounds take about {:.1} s to die away",
+            f.measured
+        )
+    };
+    f.meaning.push_str(
+        " This file is also heavily limited or compressed (see the dynamics findings), and a \
+         limiter's release holds the level up between hits and after them too, so the cause \
+         cannot be told apart here: fix the dynamics first.",
+    );
+    Some(f)
 }
 
 /// Octave bands analysed, Hz.
@@ -432,6 +483,7 @@ pub fn estimate(buf: &AudioBuffer) -> ReverbEstimate {
         out.attack_db = Some(round2(g.attack_db));
         out.gap_band_hz = Some(g.band_hz);
         out.gap_times = g.times;
+        out.gap_bands = g.bands;
     }
     let (rate, mono) = decimated;
     let Some(env) = band_envelopes(&mono, rate, &BANDS) else {
@@ -679,6 +731,7 @@ fn band_envelopes(x: &[f32], rate: f64, bands: &[(f64, f64)]) -> Option<Envelope
 /// What [`gap_measure`] finds.
 struct Gaps {
     depth_db: f64,
+    bands: Vec<GapBand>,
     attack_db: f64,
     band_hz: f64,
     times: Vec<TimeRange>,
@@ -750,8 +803,17 @@ fn gap_measure(mono: &[f32], sample_rate: u32) -> Option<Gaps> {
         }
     }
     let (lo, hi) = bands[deepest];
+    let centre = |b: &(f64, f64)| (b.0 * b.1).sqrt().round();
     Some(Gaps {
         depth_db: *depth,
+        bands: bands
+            .iter()
+            .zip(&per_band)
+            .map(|(b, g)| GapBand {
+                hz: centre(b),
+                depth_db: round2(g.0),
+            })
+            .collect(),
         attack_db: attack,
         band_hz: (lo * hi).sqrt().round(),
         times: ranges
@@ -1000,21 +1062,46 @@ mod tests {
 
     #[test]
     fn a_cathedral_is_a_wash_even_without_sharp_sounds() {
-        let e = |decay: f64, share: f64| ReverbEstimate {
+        let bands = |depth: f64| {
+            [354.0, 707.0, 1414.0, 2828.0, 5657.0, 11314.0]
+                .iter()
+                .map(|&hz| GapBand {
+                    hz,
+                    depth_db: depth,
+                })
+                .collect::<Vec<_>>()
+        };
+        let e = |decay: f64, share: f64, gaps: f64| ReverbEstimate {
             decay_s: Some(decay),
             tail_share: Some(share),
             decays: 8,
+            gap_bands: bands(gaps),
             ..Default::default()
         };
         // dense music under a long, wet reverb: nothing sharp stands out to be timed
-        let f = finding(&e(6.0, 0.85)).expect("a finding");
+        let f = finding(&e(6.0, 0.85, 9.0)).expect("a finding");
         assert_eq!(f.severity, Severity::Warning);
         assert_eq!(f.threshold, CATHEDRAL_DECAY_S);
         // long but clear (pads, long notes), or wet but a hall's length: information
         for (d, s) in [(5.5, 0.66), (3.0, 0.85)] {
-            let f = finding(&e(d, s)).expect("a finding");
+            let f = finding(&e(d, s, 9.0)).expect("a finding");
             assert_eq!(f.severity, Severity::Info, "{d} {s}");
         }
+        // the gaps disagree: where sounds stop the level falls 24 dB, which no such tail
+        // allows; a few slow decays are then not a cathedral
+        let f = finding(&e(6.8, 0.86, 24.0)).expect("a finding");
+        assert_eq!(f.severity, Severity::Info);
+        // deep gaps above 4 kHz only (a cathedral's highs die sooner) do not disagree
+        let mut highs = e(6.0, 0.85, 9.0);
+        highs.gap_bands[4].depth_db = 30.0;
+        highs.gap_bands[5].depth_db = 40.0;
+        assert!(is_wash(&highs));
+        // without a gap measure there is nothing to agree: no wash
+        let none = ReverbEstimate {
+            gap_bands: Vec::new(),
+            ..e(6.0, 0.85, 9.0)
+        };
+        assert!(!is_wash(&none));
     }
 
     /// Twelve seconds of dense music with no pause: a held chord that changes every half
@@ -1081,12 +1168,15 @@ mod tests {
         let e = estimate(&reverberate(&dense(true), 3.0, 0.0));
         let f = finding(&e).expect("a finding");
         assert_eq!(f.unit, "dB", "{f:#?}");
-        let g = gaps_filled_by_squashing(f.clone());
+        assert_eq!(finding_in_context(&e, false), Some(f.clone()));
+        let g = finding_in_context(&e, true).expect("a finding");
         assert_eq!(g.severity, Severity::Info);
         assert_eq!(g.measured, f.measured);
-        // a decay-based wash stays what it is
-        let d = finding(&estimate(&reverberate(&song(), 3.0, 0.0))).expect("a finding");
-        assert_eq!(gaps_filled_by_squashing(d.clone()), d);
+        // ringing hits are timed one by one: that wash stays what it is
+        let e = estimate(&reverberate(&song(), 3.0, 0.0));
+        assert_eq!(wash_reading(&e).map(|r| r.kind), Some(WashKind::Ringing));
+        let d = finding(&e).expect("a finding");
+        assert_eq!(finding_in_context(&e, true), Some(d));
     }
 
     #[test]
