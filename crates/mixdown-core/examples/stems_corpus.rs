@@ -7,8 +7,9 @@
 //! `check_stems`; every finding is printed with the tracks' summaries. Then mistakes are planted
 //! in each balanced song, one at a time (the lead buried by 8 and 14 dB, a track +10 and +16 dB,
 //! both from the place the balance rules measure from, the track's role's usual place,
-//! the bass duplicated, a stem silent, a stem at 48 kHz, a stem shifted 0.5 s, a noise-only
-//! track, a clipped stem, a stem drenched in reverb) and the recall is printed: the planted rule
+//! the bass duplicated, a stem silent and one at -70 dBFS, a stem at 48 and at 22.05 kHz, a
+//! stem shifted 0.1 and 0.5 s, a hiss-only and a hum-only track, a stem clipped +4 and +12 dB,
+//! a stem under a T60 3 and 6 s reverb) and the recall is printed: the planted rule
 //! found on the planted track at warning or worse. Last, the time of `load_folder` and
 //! `check_stems` on a 16-stem, 3-minute folder made of one song's stems.
 //!
@@ -310,7 +311,7 @@ fn plants(stems: &Stems, d: &StemsDiagnosis) -> Vec<(String, String, String, Ste
         copy,
         s,
     ));
-    // silent
+    // silent, and nearly silent (peak -70 dBFS): a part that was not recorded, two ways
     let mut s = stems.clone();
     for c in &mut s[other].1.channels {
         c.iter_mut().for_each(|v| *v = 0.0);
@@ -321,79 +322,109 @@ fn plants(stems: &Stems, d: &StemsDiagnosis) -> Vec<(String, String, String, Ste
         stems[other].0.clone(),
         s,
     ));
-    // 48 kHz
-    if stems.len() >= 2 {
-        let mut s = stems.clone();
-        s[other].1 = resample(&stems[other].1, 48_000).expect("resample");
+    let peak = stems[other].1.sample_peak();
+    if peak > 0.0 {
+        let s = gained(other, -70.0 - 20.0 * f64::from(peak).log10());
         out.push((
-            "stem at 48 kHz".into(),
-            "stems.organisation.sample_rate".into(),
+            "stem near silent".into(),
+            "stems.organisation.near_silent".into(),
             stems[other].0.clone(),
             s,
         ));
     }
-    // offset by 0.5 s (the file starts with 0.5 s more)
-    let mut s = stems.clone();
-    let pad = (0.5 * stems[other].1.sample_rate as f64) as usize;
-    for c in &mut s[other].1.channels {
-        let mut v = vec![0.0f32; pad];
-        v.extend_from_slice(c);
-        *c = v;
+    // at another rate: 48 kHz and 22.05 kHz
+    if stems.len() >= 2 {
+        for rate in [48_000, 22_050] {
+            let mut s = stems.clone();
+            s[other].1 = resample(&stems[other].1, rate).expect("resample");
+            out.push((
+                format!("stem at {:.2} kHz", f64::from(rate) / 1000.0),
+                "stems.organisation.sample_rate".into(),
+                stems[other].0.clone(),
+                s,
+            ));
+        }
     }
-    out.push((
-        "stem offset 0.5 s".into(),
-        "stems.organisation.offset".into(),
-        stems[other].0.clone(),
-        s,
-    ));
-    // a track of hiss only (an overdub where nothing was played)
-    let mut s = stems.clone();
+    // offset by 0.1 and 0.5 s (the file starts with that much more)
+    for shift in [0.1, 0.5] {
+        let mut s = stems.clone();
+        let pad = (shift * stems[other].1.sample_rate as f64) as usize;
+        for c in &mut s[other].1.channels {
+            let mut v = vec![0.0f32; pad];
+            v.extend_from_slice(c);
+            *c = v;
+        }
+        out.push((
+            format!("stem offset {shift} s"),
+            "stems.organisation.offset".into(),
+            stems[other].0.clone(),
+            s,
+        ));
+    }
+    // a track of hiss only (an overdub where nothing was played), and one of mains hum only
+    // (a DI left open: 50 Hz and its harmonics)
     let (sr, frames) = (stems[0].1.sample_rate, stems[0].1.frames());
     let mut rng = Rng::new(5);
     let mut lp = 0.0f64;
-    let noise: Vec<f32> = (0..frames)
+    let hiss: Vec<f32> = (0..frames)
         .map(|_| {
             lp += 0.5 * (rng.gaussian() - lp);
             (lp * 10f64.powf(-52.0 / 20.0)) as f32
         })
         .collect();
-    s.push((
-        "gtr_overdub".into(),
-        AudioBuffer::from_channels(sr, vec![noise]),
-    ));
-    out.push((
-        "noise-only track".into(),
-        "stems.organisation.noise_only".into(),
-        "gtr_overdub".into(),
-        s,
-    ));
-    // clipped: +12 dB over full scale, hard clipped
-    let mut s = stems.clone();
-    let peak = stems[other].1.sample_peak().max(1e-6);
-    let g = 4.0 / peak;
-    for c in &mut s[other].1.channels {
-        c.iter_mut().for_each(|v| *v = (*v * g).clamp(-1.0, 1.0));
+    let a = 10f64.powf(-40.0 / 20.0);
+    let hum: Vec<f32> = (0..frames)
+        .map(|i| {
+            let t = i as f64 / f64::from(sr);
+            (1..=5)
+                .map(|h| a / h as f64 * (2.0 * std::f64::consts::PI * 50.0 * h as f64 * t).sin())
+                .sum::<f64>() as f32
+        })
+        .collect();
+    for (plant, name, x) in [
+        ("noise-only track", "gtr_overdub", hiss),
+        ("hum-only track", "di_bass_2", hum),
+    ] {
+        let mut s = stems.clone();
+        s.push((name.into(), AudioBuffer::from_channels(sr, vec![x])));
+        out.push((
+            plant.into(),
+            "stems.organisation.noise_only".into(),
+            name.into(),
+            s,
+        ));
     }
-    out.push((
-        "stem clipped".into(),
-        "stems.organisation.clipped".into(),
-        stems[other].0.clone(),
-        s,
-    ));
-    // heavy reverb on a percussive or plucked track
+    // clipped: +4 and +12 dB over full scale, hard clipped
+    let peak = stems[other].1.sample_peak().max(1e-6);
+    for db in [4.0, 12.0] {
+        let mut s = stems.clone();
+        let g = 10f32.powf(db / 20.0) / peak;
+        for c in &mut s[other].1.channels {
+            c.iter_mut().for_each(|v| *v = (*v * g).clamp(-1.0, 1.0));
+        }
+        out.push((
+            format!("stem clipped +{db:.0} dB"),
+            "stems.organisation.clipped".into(),
+            stems[other].0.clone(),
+            s,
+        ));
+    }
+    // heavy reverb (T60 3 and 6 s, as loud as the dry part) on a percussive or plucked track
     let pick = ["snare", "keys", "guitar", "percussion"]
         .iter()
         .find_map(|r| (0..n).find(|&i| role_of(i) == *r))
         .or(lead)
         .unwrap_or(other);
-    let mut s = stems.clone();
-    s[pick].1 = reverberate(&stems[pick].1, 3.0, 0.0);
-    out.push((
-        "stem with heavy reverb".into(),
-        "stems.effects.reverb".into(),
-        stems[pick].0.clone(),
-        s,
-    ));
+    for t60 in [3.0, 6.0] {
+        let mut s = stems.clone();
+        s[pick].1 = reverberate(&stems[pick].1, t60, 0.0);
+        out.push((
+            format!("stem reverb T60 {t60:.0} s"),
+            "stems.effects.reverb".into(),
+            stems[pick].0.clone(),
+            s,
+        ));
+    }
     out
 }
 

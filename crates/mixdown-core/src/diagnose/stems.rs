@@ -106,7 +106,10 @@
 //!     the level in 10 ms blocks; normalised correlation with the others' summed curves at
 //!     least [`OFFSET_CORR_MARGIN`] higher at lag `d` than at 0), or the other stems' last
 //!     sounds lie within [`OFFSET_COMMON_END_S`] s of each other and this one's last sound
-//!     comes `d` (within [`OFFSET_AGREE_S`] s) after them. Attack timing alone is not
+//!     comes `d` (within [`OFFSET_AGREE_S`] s) after them, or (longer) its first sound comes
+//!     `d` (within [`OFFSET_AGREE_S`] s) after the other stems' first sound: it starts with
+//!     exactly its extra length of silence, where a part that merely enters late would have to
+//!     enter exactly as much later as its file is longer. Attack timing alone is not
 //!     trusted: music repeats every beat, so a part moved by a beat lines up as well as in
 //!     place, and a laid-back player lines up late. Warning from [`OFFSET_WARNING_S`] s,
 //!     problem from [`OFFSET_PROBLEM_S`] s.
@@ -303,6 +306,17 @@ pub struct StemSummary {
 }
 
 /// Everything measured on one stem of the mix.
+/// What tells that a whole file is shifted, when its start and end do not both show it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ShiftEvidence {
+    /// Its attacks line up with the others' better moved (correlation `r` against `r0`).
+    Attacks { r: f64, r0: f64 },
+    /// The others end together and it ends that much later.
+    CommonEnd,
+    /// It starts that much after the others' first sound, and is that much longer.
+    LeadingSilence,
+}
+
 struct Measured {
     feats: TrackFeatures,
     content: ContentFeatures,
@@ -1516,26 +1530,28 @@ impl<'a> Ctx<'a> {
                 }
             }
             if shift.is_none() {
-                if let Some((d, corr)) = self.length_shift(i, fi) {
+                if let Some((d, evidence)) = self.length_shift(i, fi, of) {
                     shift = Some(d);
                     let (longer, earlier) = if d > 0.0 {
                         ("longer", "earlier")
                     } else {
                         ("shorter", "later")
                     };
-                    how = match corr {
-                        Some((r, r0)) => format!(
-                            "the file is {:.2} s {longer} than the others and its attacks line \
-                             up with theirs when moved {:.2} s {earlier} (correlation {r:.2}, \
-                             against {r0:.2} as it is)",
-                            d.abs(),
-                            d.abs()
+                    let a = d.abs();
+                    how = match evidence {
+                        ShiftEvidence::Attacks { r, r0 } => format!(
+                            "the file is {a:.2} s {longer} than the others and its attacks line \
+                             up with theirs when moved {a:.2} s {earlier} (correlation {r:.2}, \
+                             against {r0:.2} as it is)"
                         ),
-                        None => format!(
-                            "the file is {:.2} s {longer} than the others, and while they all \
-                             end together it ends {:.2} s after them",
-                            d.abs(),
-                            d.abs()
+                        ShiftEvidence::CommonEnd => format!(
+                            "the file is {a:.2} s {longer} than the others, and while they all \
+                             end together it ends {a:.2} s after them"
+                        ),
+                        ShiftEvidence::LeadingSilence => format!(
+                            "the file is {a:.2} s longer than the others (which all have one \
+                             length) and its sound starts {a:.2} s after theirs: it begins with \
+                             exactly its extra length of silence"
                         ),
                     };
                 }
@@ -1618,9 +1634,15 @@ impl<'a> Ctx<'a> {
     /// A shift told by the file's length: stem `i` is `d` s longer (or shorter) than the others,
     /// which all have one length; when longer, its first sound comes after `d` s; and its
     /// attacks match the other stems' better moved by `d` than as they are, or the others end
-    /// together and this one ends `d` later. Returns `d` (s, positive: late) and the
-    /// correlations at lag `d` and at lag 0 (`None`: told by the end).
-    fn length_shift(&self, i: usize, first_s: f64) -> Option<(f64, Option<(f64, f64)>)> {
+    /// together and this one ends `d` later, or (longer) its sound starts `d` after the other
+    /// stems' first sound: the silence it starts with is its extra length (`others_first`: the
+    /// other stems' earliest first sound, s). Returns `d` (s, positive: late) and what tells it.
+    fn length_shift(
+        &self,
+        i: usize,
+        first_s: f64,
+        others_first: f64,
+    ) -> Option<(f64, ShiftEvidence)> {
         let len = |k: usize| self.org.stems[self.active[k]].duration_s;
         let others: Vec<f64> = (0..self.active.len())
             .filter(|&k| k != i)
@@ -1641,8 +1663,17 @@ impl<'a> Ctx<'a> {
         let lag = (d / ONSET_BLOCK_S).round() as isize;
         if let (Some(r), Some(r0)) = (self.onset_corr(i, lag), self.onset_corr(i, 0)) {
             if r >= r0 + OFFSET_CORR_MARGIN {
-                return Some((d, Some((r, r0))));
+                return Some((d, ShiftEvidence::Attacks { r, r0 }));
             }
+        }
+        // longer by `d` and silent for `d` more than the rest of the song: the export started
+        // `d` earlier (a part that merely enters late would have to enter exactly as much
+        // later as its file is longer)
+        if d > 0.0
+            && others_first.is_finite()
+            && (first_s - others_first - d).abs() <= OFFSET_AGREE_S
+        {
+            return Some((d, ShiftEvidence::LeadingSilence));
         }
         // the other stems all end together (a common fade or cut) and this one ends `d` later
         let lasts: Vec<f64> = (0..self.active.len())
@@ -1657,7 +1688,7 @@ impl<'a> Ctx<'a> {
         (lasts.len() >= 2
             && l1 - l0 <= OFFSET_COMMON_END_S
             && (li - l1 - d).abs() <= OFFSET_AGREE_S)
-            .then_some((d, None))
+            .then_some((d, ShiftEvidence::CommonEnd))
     }
 
     /// Normalised correlation of stem `i`'s onset curve with the other stems' (each on its own
@@ -2432,6 +2463,53 @@ mod tests {
             .unwrap_or_else(|| panic!("{:#?}", d.findings));
         assert_eq!(f.severity, Severity::Info);
         assert!(f.times.iter().any(|r| r.contains(5.0, 0.2)), "{f:#?}");
+    }
+
+    #[test]
+    fn a_shifted_stem_is_told_by_its_leading_silence_when_nothing_else_tells() {
+        // the chords stop 3 s before the end and the lead 2 s before the others: no common
+        // end and no shifted end to see; the chords file starts with 0.5 s of silence and is
+        // 0.5 s longer than the others, which all have one length
+        let prepare = |s: &mut Stems| {
+            let n = SR as usize;
+            for c in &mut stem(s, "chords").channels {
+                let len = c.len();
+                c[len - 3 * n..].iter_mut().for_each(|v| *v = 0.0);
+            }
+            for c in &mut stem(s, "lead").channels {
+                let len = c.len();
+                c[len - 2 * n..].iter_mut().for_each(|v| *v = 0.0);
+            }
+        };
+        let pad = SR as usize / 2;
+        let mut s = clean();
+        prepare(&mut s);
+        for c in &mut stem(&mut s, "chords").channels {
+            let mut v = vec![0.0f32; pad];
+            v.extend_from_slice(c);
+            *c = v;
+        }
+        let d = check(&s);
+        let f = find(&d, "stems.organisation.offset", "chords")
+            .unwrap_or_else(|| panic!("{:#?}", d.findings));
+        assert_eq!(f.severity, Severity::Problem, "{f:#?}");
+        assert!((f.measured - 0.5).abs() < 0.02, "{f:#?}");
+        assert!(f.meaning.contains("extra length of silence"), "{f:#?}");
+        // a file 0.5 s longer at its end (a tail exported) whose part enters 2 s in: no offset
+        let mut s = clean();
+        prepare(&mut s);
+        for c in &mut stem(&mut s, "chords").channels {
+            c[..2 * SR as usize].iter_mut().for_each(|v| *v = 0.0);
+            c.extend(std::iter::repeat_n(0.0f32, pad));
+        }
+        let d = check(&s);
+        assert!(
+            d.findings
+                .iter()
+                .all(|f| f.rule != "stems.organisation.offset"),
+            "{:#?}",
+            d.findings
+        );
     }
 
     #[test]
