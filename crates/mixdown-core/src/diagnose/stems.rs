@@ -2006,6 +2006,14 @@ mod tests {
             .find(|f| f.rule == rule && f.tracks.iter().any(|t| t == track))
     }
 
+    fn assert_no_rule(d: &StemsDiagnosis, rule: &str) {
+        assert!(
+            d.findings.iter().all(|f| f.rule != rule),
+            "{rule}: {:#?}",
+            d.findings
+        );
+    }
+
     fn above_info(d: &StemsDiagnosis) -> Vec<&Finding> {
         d.findings
             .iter()
@@ -2156,10 +2164,7 @@ mod tests {
             assert!(f.measured > 0.0, "leans left: {f:#?}");
         }
         // a mono bass carries no pan
-        assert!(check(&clean())
-            .findings
-            .iter()
-            .all(|f| f.rule != "stems.pan.low_end_off_centre"));
+        assert_no_rule(&check(&clean()), "stems.pan.low_end_off_centre");
     }
 
     #[test]
@@ -2216,10 +2221,7 @@ mod tests {
                 )
             })
             .collect();
-        assert!(check(&mono)
-            .findings
-            .iter()
-            .all(|f| f.rule != "stems.pan.all_centred"));
+        assert_no_rule(&check(&mono), "stems.pan.all_centred");
     }
 
     #[test]
@@ -2349,10 +2351,7 @@ mod tests {
             f.tracks,
             vec!["Audio 2".to_string(), "Track 05".to_string()]
         );
-        assert!(check(&clean())
-            .findings
-            .iter()
-            .all(|f| f.rule != "stems.organisation.unnamed"));
+        assert_no_rule(&check(&clean()), "stems.organisation.unnamed");
     }
 
     #[test]
@@ -2452,13 +2451,7 @@ mod tests {
             c[..5 * SR as usize].iter_mut().for_each(|v| *v = 0.0);
         }
         let d = check(&s);
-        assert!(
-            d.findings
-                .iter()
-                .all(|f| f.rule != "stems.organisation.offset"),
-            "{:#?}",
-            d.findings
-        );
+        assert_no_rule(&d, "stems.organisation.offset");
         let f = find(&d, "stems.organisation.late_start", "lead")
             .unwrap_or_else(|| panic!("{:#?}", d.findings));
         assert_eq!(f.severity, Severity::Info);
@@ -2502,14 +2495,7 @@ mod tests {
             c[..2 * SR as usize].iter_mut().for_each(|v| *v = 0.0);
             c.extend(std::iter::repeat_n(0.0f32, pad));
         }
-        let d = check(&s);
-        assert!(
-            d.findings
-                .iter()
-                .all(|f| f.rule != "stems.organisation.offset"),
-            "{:#?}",
-            d.findings
-        );
+        assert_no_rule(&check(&s), "stems.organisation.offset");
     }
 
     #[test]
