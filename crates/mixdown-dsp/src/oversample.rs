@@ -15,7 +15,7 @@
 //!   at 192 kHz or more (4x of 16 kHz is only 64 kHz, and a meter that resamples to 192 kHz,
 //!   like ffmpeg's, finds peaks between those points).
 //!
-//! The envelope also includes |x[n]| itself, so a true peak is never below the sample peak.
+//! The envelope also includes `|x[n]|` itself, so a true peak is never below the sample peak.
 
 /// Oversampling factor used for true-peak detection.
 pub const FACTOR: usize = 4;

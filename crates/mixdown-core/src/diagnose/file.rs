@@ -41,10 +41,10 @@ const FULL_SCALE: f32 = 0.99997;
 /// exactly -1 dBTP reads -1.00 on one meter and -0.998 on another), dB.
 const NEAR_TOLERANCE_DB: f64 = 0.01;
 /// Consecutive samples at full scale that make a clipped run.
-const CLIP_RUN: usize = 3;
+pub const CLIP_RUN: usize = 3;
 /// Consecutive equal samples near the file's own peak that make a flat top (clipping that was
 /// turned down afterwards).
-const FLAT_RUN: usize = 4;
+pub const FLAT_RUN: usize = 4;
 
 /// Everything the file checks read, measured once.
 #[derive(Clone, Debug)]

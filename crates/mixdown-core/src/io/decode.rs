@@ -5,7 +5,7 @@
 //!   message instead of a codec error;
 //! - accepts mono and stereo at 8 kHz to 192 kHz only, and says so clearly otherwise;
 //! - trims the AAC encoder delay ("priming") from M4A files, which symphonia does not do, so an
-//!   AAC stem stays sample-aligned with the WAV it was made from (see [`mp4_gapless`]);
+//!   AAC stem stays sample-aligned with the WAV it was made from (see `mp4_gapless`);
 //! - skips corrupt packets (counted in [`DecodeInfo::skipped_packets`]; where the packet length
 //!   is known it is replaced by silence, so the audio after it stays in time);
 //! - treats a read error at the end of a truncated file as the end of the audio: a WAV cut short

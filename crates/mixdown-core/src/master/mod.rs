@@ -1,6 +1,6 @@
 //! `mixdown master`: the automatic mastering engineer.
 //!
-//! analyse → decide ([`MasterChain`]) → render → verify → encode, with a [`report`] of every
+//! analyse → decide ([`MasterChain`]) → render → verify → encode, with a [`report`](crate::report) of every
 //! measurement and every choice.
 
 pub mod chain;

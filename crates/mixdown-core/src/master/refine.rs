@@ -27,7 +27,7 @@ pub const REFINE_MAX_S: f64 = 60.0;
 /// A first master further than this from the match's aim in some band (dB) is refined.
 pub const REFINE_ABOVE_DB: f64 = 0.5;
 /// Test masters at most (each followed by a correction while it is off the aim).
-const REFINE_ROUNDS: usize = 2;
+pub const REFINE_ROUNDS: usize = 2;
 /// The most a refinement moves a band, dB.
 pub const REFINE_MAX_DB: f64 = 4.0;
 /// The bands a refinement looks at.
@@ -68,7 +68,7 @@ fn residuals(
 }
 
 /// A refinement of a match once a master of `song` made with `current` is measured
-/// ([`residuals`] against `aim`, the match as designed): the curve that should land where the match meant,
+/// (`residuals` against `aim`, the match as designed): the curve that should land where the match meant,
 /// and how far off the master was (the largest band residual, dB; width counts half), or None
 /// when the master is already within [`REFINE_ABOVE_DB`] of the aim everywhere. The refined
 /// curve stays within [`REFINE_MAX_DB`] of the aim and inside the match's bounds, and a band

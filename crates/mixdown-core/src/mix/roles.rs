@@ -886,7 +886,7 @@ const BLOCK_S: f64 = 0.005;
 /// Blocks per activity window (1 s).
 const WINDOW_BLOCKS: usize = 200;
 /// Spectral frames analysed at most.
-const MAX_FRAMES: usize = 160;
+pub const MAX_FRAMES: usize = 160;
 /// A frame with at least this autocorrelation peak has a pitch.
 const PITCHED: f64 = 0.6;
 /// Floor of every level, dB.
