@@ -4,6 +4,7 @@ pub mod biquad;
 pub mod cleanup;
 pub mod compressor;
 pub mod crossover;
+pub mod decimate;
 pub mod deesser;
 pub mod delay;
 pub mod dither;

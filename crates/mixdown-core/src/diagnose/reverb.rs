@@ -73,6 +73,7 @@
 use super::finding::{round3, Finding, Severity, TimeRange};
 use crate::analysis::percentile;
 use crate::AudioBuffer;
+use mixdown_dsp::decimate::decimate_mean;
 use rayon::prelude::*;
 use realfft::RealFftPlanner;
 use serde::{Deserialize, Serialize};
@@ -240,13 +241,6 @@ fn gaps_filled(e: &ReverbEstimate) -> bool {
         && e.attack_db.is_some_and(|a| a >= FILLED_ATTACK_DB)
 }
 
-/// Whether an estimate is a wash by its decays alone (hits ring on, or a cathedral), leaving
-/// out filled gaps: for a single instrument that need not stop by nature (a pad, strings, a
-/// held guitar), shallow gaps say nothing about reverb.
-pub fn is_wash_by_decays(e: &ReverbEstimate) -> bool {
-    sharp_sounds_ring(e) || cathedral(e)
-}
-
 /// Which cue makes an estimate a wash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WashKind {
@@ -271,7 +265,8 @@ pub struct WashReading {
     pub bands_hz: Vec<f64>,
 }
 
-/// The reading of a wash (`None`: not a wash), the decay cues first.
+/// The reading of a wash (`None`: not a wash), the decay cues first: a reading of
+/// [`WashKind::FilledGaps`] means the decays alone do not make a wash.
 pub fn wash_reading(e: &ReverbEstimate) -> Option<WashReading> {
     let decays = |kind, measured: f64, threshold, words: String| WashReading {
         kind,
@@ -340,7 +335,11 @@ pub fn decay_band_gaps_db(e: &ReverbEstimate) -> Option<f64> {
 
 /// The finding for an estimate.
 pub fn finding(e: &ReverbEstimate) -> Option<Finding> {
-    let reading = wash_reading(e);
+    finding_of(e, wash_reading(e))
+}
+
+/// The finding for an estimate and its wash reading.
+fn finding_of(e: &ReverbEstimate, reading: Option<WashReading>) -> Option<Finding> {
     let wash = reading.is_some();
     let (sev, measured, thr) = if let Some(r) = reading {
         if r.kind == WashKind::FilledGaps {
@@ -432,8 +431,9 @@ fn filled_gaps_finding(e: &ReverbEstimate, r: WashReading) -> Finding {
 /// music (filled gaps, cathedral-long decays) cannot blame reverb there: they become
 /// information. Sharp sounds that ring on are timed one by one and stay what they are.
 pub fn finding_in_context(e: &ReverbEstimate, squashed: bool) -> Option<Finding> {
-    let mut f = finding(e)?;
-    let kind = wash_reading(e).map(|r| r.kind);
+    let reading = wash_reading(e);
+    let kind = reading.as_ref().map(|r| r.kind);
+    let mut f = finding_of(e, reading)?;
     if !squashed || !matches!(kind, Some(WashKind::Cathedral | WashKind::FilledGaps)) {
         return Some(f);
     }
@@ -479,9 +479,10 @@ pub fn estimate(buf: &AudioBuffer) -> ReverbEstimate {
         || decimated(&mono, buf.sample_rate),
     );
     if let Some(g) = gaps {
-        out.gap_depth_db = Some(round2(g.depth_db));
+        let deepest = g.bands[g.deepest];
+        out.gap_depth_db = Some(deepest.depth_db);
+        out.gap_band_hz = Some(deepest.hz);
         out.attack_db = Some(round2(g.attack_db));
-        out.gap_band_hz = Some(g.band_hz);
         out.gap_times = g.times;
         out.gap_bands = g.bands;
     }
@@ -632,29 +633,7 @@ fn channel_mean(buf: &AudioBuffer) -> Vec<f32> {
 fn decimated(x: &[f32], sample_rate: u32) -> (f64, Vec<f32>) {
     let sr = f64::from(sample_rate);
     let d = ((sr / 11_025.0).floor() as usize).max(1);
-    let n = x.len();
-    let out_len = n / d;
-    let taps: Vec<f32> = (0..2 * d - 1)
-        .map(|i| (d - (i as isize - (d as isize - 1)).unsigned_abs()) as f32)
-        .collect();
-    let norm = 1.0 / taps.iter().sum::<f32>();
-    let out: Vec<f32> = (0..out_len)
-        .into_par_iter()
-        .with_min_len(4096)
-        .map(|m| {
-            let centre = m * d;
-            let mut acc = 0.0f32;
-            for (i, &t) in taps.iter().enumerate() {
-                let k = centre + i;
-                if k < d - 1 || k - (d - 1) >= n {
-                    continue;
-                }
-                acc += t * x[k - (d - 1)];
-            }
-            acc * norm
-        })
-        .collect();
-    (sr / d as f64, out)
+    (sr / d as f64, decimate_mean(&[x], d))
 }
 
 /// Band envelopes in dB, one frame per hop.
@@ -730,10 +709,11 @@ fn band_envelopes(x: &[f32], rate: f64, bands: &[(f64, f64)]) -> Option<Envelope
 
 /// What [`gap_measure`] finds.
 struct Gaps {
-    depth_db: f64,
+    /// Every band measured (low to high).
     bands: Vec<GapBand>,
+    /// Which of them falls deepest.
+    deepest: usize,
     attack_db: f64,
-    band_hz: f64,
     times: Vec<TimeRange>,
 }
 
@@ -771,18 +751,16 @@ fn gap_measure(mono: &[f32], sample_rate: u32) -> Option<Gaps> {
             }
         })
         .collect::<Option<Vec<_>>>()?;
-    let kept: Vec<(f64, f64)> = bands
-        .iter()
-        .zip(&per_band)
-        .filter(|(_, g)| g.is_some())
-        .map(|(b, _)| *b)
-        .collect();
-    let per_band: Vec<(f64, f64, Vec<usize>)> = per_band.into_iter().flatten().collect();
+    // the bands measured, with their readings
+    let (bands, per_band): (Vec<_>, Vec<_>) = bands
+        .into_iter()
+        .zip(per_band)
+        .filter_map(|(b, g)| g.map(|g| (b, g)))
+        .unzip();
     if per_band.len() < 2 {
         return None;
     }
-    let bands = kept;
-    let (deepest, (depth, _, at)) = per_band
+    let (deepest, (_, _, at)) = per_band
         .iter()
         .enumerate()
         .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))?;
@@ -802,25 +780,44 @@ fn gap_measure(mono: &[f32], sample_rate: u32) -> Option<Gaps> {
             break;
         }
     }
-    let (lo, hi) = bands[deepest];
-    let centre = |b: &(f64, f64)| (b.0 * b.1).sqrt().round();
     Some(Gaps {
-        depth_db: *depth,
         bands: bands
             .iter()
             .zip(&per_band)
-            .map(|(b, g)| GapBand {
-                hz: centre(b),
+            .map(|(&(lo, hi), g)| GapBand {
+                hz: (lo * hi).sqrt().round(),
                 depth_db: round2(g.0),
             })
             .collect(),
+        deepest,
         attack_db: attack,
-        band_hz: (lo * hi).sqrt().round(),
         times: ranges
             .into_iter()
             .map(|(a, b)| TimeRange::new(a, b))
             .collect(),
     })
+}
+
+/// A band envelope (dB, one value per hop) as power, each frame averaged with its neighbours
+/// (30 ms).
+fn smoothed_power(raw: &[f64]) -> Vec<f64> {
+    let n = raw.len();
+    (0..n)
+        .map(|t| {
+            let lo = t.saturating_sub(1);
+            let hi = (t + 2).min(n);
+            raw[lo..hi]
+                .iter()
+                .map(|&v| 10f64.powf(v / 10.0))
+                .sum::<f64>()
+                / (hi - lo) as f64
+        })
+        .collect()
+}
+
+/// Power in dB (floored at -200 dB).
+fn power_db(p: f64) -> f64 {
+    10.0 * p.max(1e-20).log10()
 }
 
 /// One band's deepest falls and rises (dB, the [`GAP_QUANTILE`] quantile) and the frames of
@@ -833,18 +830,8 @@ fn band_gaps(raw: &[f64], dt: f64) -> Option<(f64, f64, Vec<usize>)> {
         return None;
     }
     // power, smoothed over 30 ms as the decays are
-    let p: Vec<f64> = (0..n)
-        .map(|t| {
-            let lo = t.saturating_sub(1);
-            let hi = (t + 2).min(n);
-            raw[lo..hi]
-                .iter()
-                .map(|&v| 10f64.powf(v / 10.0))
-                .sum::<f64>()
-                / (hi - lo) as f64
-        })
-        .collect();
-    let db: Vec<f64> = p.iter().map(|&v| 10.0 * v.max(1e-20).log10()).collect();
+    let p = smoothed_power(raw);
+    let db: Vec<f64> = p.iter().copied().map(power_db).collect();
     let top = db.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     // the loudest the band gets from each frame on: a fall the music never comes back from
     // (the song's end ringing out, a final fade) is an ending, not a gap
@@ -889,18 +876,7 @@ fn band_gaps(raw: &[f64], dt: f64) -> Option<(f64, f64, Vec<usize>)> {
 fn band_decays(raw: &[f64], band: usize, dt: f64) -> Vec<Decay> {
     let n = raw.len();
     // a little smoothing (30 ms, in power) steadies the envelope of noise-like tails
-    let env: Vec<f64> = (0..n)
-        .map(|t| {
-            let lo = t.saturating_sub(1);
-            let hi = (t + 2).min(n);
-            let p: f64 = raw[lo..hi]
-                .iter()
-                .map(|&v| 10f64.powf(v / 10.0))
-                .sum::<f64>()
-                / (hi - lo) as f64;
-            10.0 * p.max(1e-20).log10()
-        })
-        .collect();
+    let env: Vec<f64> = smoothed_power(raw).into_iter().map(power_db).collect();
     let top = env.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let live: Vec<f64> = env.iter().copied().filter(|&v| v > -190.0).collect();
     let Some(p10) = percentile(&live, 0.10) else {

@@ -76,9 +76,11 @@
 //!   [`LOPSIDED_PROBLEM_DB`] (as `stereo.imbalance` on a file); under 250 Hz, warning from
 //!   [`LOPSIDED_LOW_WARNING_DB`], problem from [`LOPSIDED_LOW_PROBLEM_DB`]. The finding names
 //!   the tracks that pull that way most.
-//! * `stems.effects.reverb`: a track whose reverb estimate is a wash ([`super::reverb::is_wash`]:
-//!   sharp sounds ring on for [`super::reverb::WASH_DECAY_S`] s or more with a large tail):
-//!   warning. Tracks whose role is fx (a reverb return is meant to be wet) or cymbals (a crash
+//! * `stems.effects.reverb`: a track whose reverb estimate is a wash
+//!   ([`super::reverb::wash_reading`]: sharp sounds ring on for [`super::reverb::WASH_DECAY_S`]
+//!   s or more with a large tail, or every sound decays like a cathedral and the gaps agree;
+//!   filled gaps count only for parts that stop by nature: drums, percussion, voices, not for
+//!   pads, strings or guitars that may hold by themselves): warning. Tracks whose role is fx (a reverb return is meant to be wet) or cymbals (a crash
 //!   or a ride rings for seconds by itself, which the estimate cannot tell from reverb) are
 //!   skipped; pads are info (held notes read as reverb).
 //! * `stems.effects.over_compressed`: a track's crest factor (peak over the RMS of its playing
@@ -305,7 +307,6 @@ pub struct StemSummary {
     pub noise_only: bool,
 }
 
-/// Everything measured on one stem of the mix.
 /// What tells that a whole file is shifted, when its start and end do not both show it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum ShiftEvidence {
@@ -317,6 +318,7 @@ enum ShiftEvidence {
     LeadingSilence,
 }
 
+/// Everything measured on one stem of the mix.
 struct Measured {
     feats: TrackFeatures,
     content: ContentFeatures,
@@ -1142,14 +1144,10 @@ impl<'a> Ctx<'a> {
                     | Role::LeadVocal
                     | Role::BackingVocal
             );
-            let wash = if stops {
-                reverb::is_wash(e)
-            } else {
-                reverb::is_wash_by_decays(e)
-            };
-            // a wash always has its reading (the decay cues come first)
-            let reading = reverb::wash_reading(e).filter(|_| wash);
-            if let Some(r) = reading.filter(|_| !matches!(role, Role::Fx | Role::Cymbals)) {
+            let reading = reverb::wash_reading(e)
+                .filter(|r| stops || r.kind != reverb::WashKind::FilledGaps)
+                .filter(|_| !matches!(role, Role::Fx | Role::Cymbals));
+            if let Some(r) = reading {
                 let sev = if role == Role::Pad {
                     Severity::Info
                 } else {
